@@ -1,0 +1,59 @@
+# Two commands for a fresh machine: `make run` serves the site, `make test` tests it.
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format check
+
+VENV := .venv
+BIN := $(VENV)/bin
+# The interpreter .python-version names (through pyenv), else python3.13 or python3.12.
+PYTHON_FOR_VENV = $(shell \
+	for candidate in "$$(pyenv which python 2>/dev/null)" python3.13 python3.12; do \
+		[ -n "$$candidate" ] || continue; \
+		command -v "$$candidate" >/dev/null 2>&1 || continue; \
+		"$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+			&& { command -v "$$candidate"; break; }; \
+	done)
+
+help:
+	@echo "make run     serve the site at http://127.0.0.1:8000 with starter content"
+	@echo "make test    run the test suite"
+	@echo "make lint    check the code with ruff"
+	@echo "make format  format the code with ruff"
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON_FOR_VENV)" ]; then \
+		echo "This project needs Python 3.13 (3.12 at least). Install it, e.g. 'pyenv install 3.13'," >&2; \
+		echo "or put python3.13 on the PATH, then run make again." >&2; \
+		exit 1; \
+	fi
+	"$(PYTHON_FOR_VENV)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps record which requirements are installed, so a second run reinstalls nothing.
+$(VENV)/.requirements: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.requirements
+
+run: export DJANGO_DEBUG = 1
+run: $(VENV)/.requirements
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_starter_content
+	@echo
+	@echo "To log into the admin at http://127.0.0.1:8000/admin/, first create a staff login:"
+	@echo "    DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser"
+	@echo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.requirements-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.requirements-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.requirements-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

@@ -1,0 +1,103 @@
+from django.contrib import admin
+from django.utils import timezone
+from reversion_compare.admin import CompareVersionAdmin
+
+from .models import Article, ClinicDetails, Page, Topic
+
+
+class ReviewDueFilter(admin.SimpleListFilter):
+    title = "clinical review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return (("overdue", "Review overdue"), ("never", "Never reviewed"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.review_overdue()
+        if self.value() == "never":
+            return queryset.filter(last_reviewed__isnull=True)
+        return queryset
+
+
+@admin.register(Topic)
+class TopicAdmin(CompareVersionAdmin):
+    list_display = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name",)
+
+
+@admin.register(Article)
+class ArticleAdmin(CompareVersionAdmin):
+    list_display = (
+        "title",
+        "public_state",
+        "published_at",
+        "next_review_due",
+        "updated_at",
+    )
+    list_filter = ("status", "topics", ReviewDueFilter)
+    search_fields = ("title", "summary", "body")
+    prepopulated_fields = {"slug": ("title",)}
+    filter_horizontal = ("topics",)
+    date_hierarchy = "published_at"
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "summary", "body", "topics")}),
+        ("Publishing", {"fields": ("status", "published_at")}),
+        ("Picture", {"fields": ("hero_image", "hero_image_alt")}),
+        (
+            "Clinical review",
+            {"fields": ("reviewed_by", "last_reviewed", "next_review_due")},
+        ),
+        ("History", {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description="visible to the public")
+    def public_state(self, article):
+        if article.is_public:
+            return "Published"
+        if article.is_scheduled:
+            when = timezone.localtime(article.published_at).strftime("%Y-%m-%d %H:%M")
+            return f"Scheduled for {when}"
+        return "Draft"
+
+
+@admin.register(Page)
+class PageAdmin(CompareVersionAdmin):
+    list_display = (
+        "title",
+        "slug",
+        "show_in_navigation",
+        "navigation_order",
+        "updated_at",
+    )
+    list_editable = ("show_in_navigation", "navigation_order")
+    list_filter = ("show_in_navigation",)
+    search_fields = ("title", "body")
+    prepopulated_fields = {"slug": ("title",)}
+    filter_horizontal = ("featured_articles",)
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "meta_description", "body")}),
+        ("Menu", {"fields": ("show_in_navigation", "navigation_order")}),
+        (
+            "Advanced options",
+            {
+                "classes": ("collapse",),
+                "fields": ("show_clinic_details", "featured_articles"),
+            },
+        ),
+    )
+
+
+@admin.register(ClinicDetails)
+class ClinicDetailsAdmin(CompareVersionAdmin):
+    list_display = ("name", "phone", "email")
+
+    def has_add_permission(self, request):
+        return not ClinicDetails.objects.exists() and super().has_add_permission(
+            request
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False

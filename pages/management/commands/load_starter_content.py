@@ -1,0 +1,103 @@
+"""
+Load the clinic's starter content into an empty database.
+
+Safe to run any number of times: what already exists (matched by slug, or the
+clinic-details record) is left exactly as staff last saved it.
+"""
+
+from pathlib import Path
+
+import markdown
+import reversion
+import yaml
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from pages.models import Article, ClinicDetails, Page, Topic
+
+STARTER_CONTENT = Path(__file__).resolve().parents[2] / "starter_content"
+
+
+def read_front_matter(path):
+    """Split a Markdown file into its YAML front matter and its body as HTML."""
+    _, front_matter, body = path.read_text(encoding="utf-8").split("---\n", 2)
+    return yaml.safe_load(front_matter), markdown.markdown(body)
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the starter articles, pages, topics and clinic details, "
+        "skipping any that exist."
+    )
+
+    def handle(self, *args, **options):
+        site = yaml.safe_load(
+            (STARTER_CONTENT / "site.yaml").read_text(encoding="utf-8")
+        )
+        documents = [
+            read_front_matter(path) for path in sorted(STARTER_CONTENT.glob("*.md"))
+        ]
+        with transaction.atomic(), reversion.create_revision():
+            reversion.set_comment("Loaded starter content")
+            self.load_clinic_details(site)
+            topics = self.load_topics(site["topics"])
+            for meta, body in documents:
+                if meta["kind"] == "article":
+                    self.load_article(meta, body, topics)
+            for meta, body in documents:
+                if meta["kind"] == "page":
+                    self.load_page(meta, body)
+
+    def report(self, model, name, created):
+        state = "created" if created else "already there, left as it is"
+        self.stdout.write(f"{model._meta.verbose_name.capitalize()} “{name}”: {state}")
+
+    def load_clinic_details(self, site):
+        fields = ("name", "phone", "email", "address", "opening_hours")
+        details, created = ClinicDetails.objects.get_or_create(
+            pk=1, defaults={field: site[field] for field in fields}
+        )
+        self.report(ClinicDetails, details.name, created)
+
+    def load_topics(self, topic_data):
+        topics = {}
+        for key, data in topic_data.items():
+            topic, created = Topic.objects.get_or_create(
+                slug=data["slug"],
+                defaults={"name": data["name"], "description": data["description"]},
+            )
+            topics[key] = topic
+            self.report(Topic, topic.name, created)
+        return topics
+
+    def load_article(self, meta, body, topics):
+        article, created = Article.objects.get_or_create(
+            slug=meta["slug"],
+            defaults={
+                "title": meta["title"],
+                "summary": meta["summary"],
+                "body": body,
+                "status": Article.Status.PUBLISHED,
+            },
+        )
+        if created:
+            article.topics.set(topics[key] for key in meta.get("topics", []))
+        self.report(Article, article.title, created)
+
+    def load_page(self, meta, body):
+        page, created = Page.objects.get_or_create(
+            slug=meta["slug"],
+            defaults={
+                "title": meta["title"],
+                "meta_description": meta.get("meta_description", ""),
+                "body": body,
+                "show_in_navigation": meta.get("show_in_navigation", False),
+                "navigation_order": meta.get("navigation_order", 0),
+                "show_clinic_details": meta.get("show_clinic_details", False),
+            },
+        )
+        if created:
+            page.featured_articles.set(
+                Article.objects.filter(slug__in=meta.get("featured", []))
+            )
+        self.report(Page, page.title, created)
