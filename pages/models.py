@@ -1,3 +1,4 @@
+import html
 import re
 
 from django.conf import settings
@@ -64,7 +65,7 @@ class BodyWithContents:
 
         def add_anchor(match):
             level, inner_html = match.groups()
-            text = strip_tags(inner_html).strip()
+            text = html.unescape(strip_tags(inner_html)).strip()
             anchor = base = slugify(text) or "section"
             counter = 2
             while anchor in used_anchors:
@@ -74,8 +75,8 @@ class BodyWithContents:
             contents.append({"level": int(level), "text": text, "anchor": anchor})
             return f'<h{level} id="{anchor}">{inner_html}</h{level}>'
 
-        html = TOC_HEADING.sub(add_anchor, self.body)
-        return mark_safe(html), contents  # noqa: S308 - the body is sanitised on save
+        anchored = TOC_HEADING.sub(add_anchor, self.body)
+        return mark_safe(anchored), contents  # noqa: S308 - the body is sanitised on save
 
     @property
     def body_html(self):

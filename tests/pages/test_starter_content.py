@@ -1,0 +1,124 @@
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from django.core.management import call_command
+
+from pages.models import Article, ClinicDetails, Page, Topic
+
+SOURCE = (
+    Path(__file__).resolve().parents[2]
+    / "pages/starter_content/ketamine-therapy-for-fibromyalgia.md"
+)
+ARTICLE_URL = "/articles/ketamine-therapy-for-fibromyalgia/"
+
+
+def source_blocks():
+    """(tag, text) for every paragraph and heading of the clinic's Markdown copy."""
+    body = SOURCE.read_text(encoding="utf-8").split("---\n", 2)[2]
+    body = re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL)
+    blocks = []
+    for block in filter(None, (b.strip() for b in body.split("\n\n"))):
+        hashes, _, heading = block.partition(" ")
+        if set(hashes) == {"#"}:
+            blocks.append((f"h{len(hashes)}", heading))
+        else:
+            blocks.append(("p", block))
+    return blocks
+
+
+class BlockCollector(HTMLParser):
+    """Collects the text of p/h1-h4 elements inside the article's prose."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks, self.current = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"p", "h1", "h2", "h3", "h4"}:
+            self.current = [tag, ""]
+
+    def handle_endtag(self, tag):
+        if self.current and tag == self.current[0]:
+            self.blocks.append(tuple(self.current))
+            self.current = None
+
+    def handle_data(self, data):
+        if self.current:
+            self.current[1] += data
+
+
+def served_blocks(html):
+    prose = html.split('<div class="prose">', 1)[1].split("</div>", 1)[0]
+    collector = BlockCollector()
+    collector.feed(prose)
+    return collector.blocks
+
+
+def load():
+    output = io.StringIO()
+    call_command("load_starter_content", stdout=output)
+    return output.getvalue()
+
+
+def test_served_article_keeps_every_paragraph_and_heading(client, starter_content):
+    html = client.get(ARTICLE_URL).text
+
+    assert served_blocks(html) == source_blocks()
+    assert (
+        html.count("Ketamine Therapy For Fibromyalgia: A Way To Reduce Symptoms</h1>")
+        == 1
+    )
+    assert html.count("<h1") == 1
+
+
+def test_starter_content_creates_pages_topics_and_clinic_details(starter_content):
+    assert set(Page.objects.values_list("slug", flat=True)) == {
+        "home",
+        "about",
+        "contact",
+        "privacy-policy",
+        "medical-disclaimer",
+    }
+    assert set(Topic.objects.values_list("name", flat=True)) == {
+        "Fibromyalgia",
+        "Ketamine therapy",
+    }
+    article = Article.objects.get()
+    assert article.is_public
+    assert set(article.topics.values_list("name", flat=True)) == {
+        "Fibromyalgia",
+        "Ketamine therapy",
+    }
+    assert ClinicDetails.load().phone
+    assert list(Page.objects.get(slug="home").featured_articles.all()) == [article]
+
+
+def test_loading_twice_changes_nothing(db):
+    load()
+    snapshot = [
+        list(model.objects.order_by("pk").values())
+        for model in (Article, Page, Topic, ClinicDetails)
+    ]
+
+    output = load()
+
+    assert "created" not in output.replace("already there", "")
+    assert snapshot == [
+        list(model.objects.order_by("pk").values())
+        for model in (Article, Page, Topic, ClinicDetails)
+    ]
+
+
+def test_loading_again_keeps_staff_edits(db):
+    load()
+    Article.objects.update(title="Edited by staff", body="<p>New text</p>")
+    ClinicDetails.objects.update(phone="(404) 555-0199")
+
+    load()
+
+    article = Article.objects.get()
+    assert article.title == "Edited by staff"
+    assert article.body == "<p>New text</p>"
+    assert ClinicDetails.load().phone == "(404) 555-0199"
