@@ -12,6 +12,7 @@ import reversion
 import yaml
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from pages.models import Article, ClinicDetails, Page, Topic
 
@@ -70,14 +71,26 @@ class Command(BaseCommand):
             self.report(Topic, topic.name, created)
         return topics
 
+    def create_valid(self, model, slug, fields):
+        """Create a record unless one has this slug; a bad starter file fails loudly."""
+        record = model.objects.filter(slug=slug).first()
+        if record:
+            return record, False
+        record = model(slug=slug, **fields)
+        record.full_clean()
+        record.save()
+        return record, True
+
     def load_article(self, meta, body, topics):
-        article, created = Article.objects.get_or_create(
-            slug=meta["slug"],
-            defaults={
+        article, created = self.create_valid(
+            Article,
+            meta["slug"],
+            {
                 "title": meta["title"],
                 "summary": meta["summary"],
                 "body": body,
                 "status": Article.Status.PUBLISHED,
+                "published_at": timezone.now(),
             },
         )
         if created:
@@ -85,9 +98,10 @@ class Command(BaseCommand):
         self.report(Article, article.title, created)
 
     def load_page(self, meta, body):
-        page, created = Page.objects.get_or_create(
-            slug=meta["slug"],
-            defaults={
+        page, created = self.create_valid(
+            Page,
+            meta["slug"],
+            {
                 "title": meta["title"],
                 "meta_description": meta.get("meta_description", ""),
                 "body": body,
@@ -97,7 +111,6 @@ class Command(BaseCommand):
             },
         )
         if created:
-            page.featured_articles.set(
-                Article.objects.filter(slug__in=meta.get("featured", []))
-            )
+            featured = Article.objects.filter(slug__in=meta.get("featured", []))
+            page.featured_articles.set(featured)
         self.report(Page, page.title, created)
