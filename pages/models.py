@@ -210,19 +210,25 @@ class Article(BodyWithContents, models.Model):
 
     def save(self, *args, **kwargs):
         self.body = sanitize_body(self.body)
-        if self.status == self.Status.PUBLISHED and self.published_at is None:
-            self.published_at = timezone.now()
+        self.date_if_published_now()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("pages:article", kwargs={"slug": self.slug})
 
     def clean(self):
+        # Before the constraints are validated, so "publish now" passes them.
+        self.date_if_published_now()
         if self.hero_image and not self.hero_image_alt.strip():
             message = "Please describe the picture for people who cannot see it."
             raise ValidationError(
                 {"hero_image_alt": ValidationError(message, code="alt_text_required")}
             )
+
+    def date_if_published_now(self):
+        """Publishing without a publication date means publishing now."""
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
 
     @property
     def is_public(self):

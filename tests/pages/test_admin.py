@@ -106,6 +106,15 @@ def test_xss_pasted_into_the_body_is_removed(admin_client, client, clinic, paylo
     assert "<p>Before</p>" in prose
 
 
+def test_publishing_without_a_date_publishes_now(admin_client, client, clinic):
+    response = admin_client.post(
+        "/admin/pages/article/add/", article_form(status="published")
+    )
+
+    assert response.status_code == 302
+    assert client.get("/articles/sleep-and-fibromyalgia/").status_code == 200
+
+
 def test_page_body_is_sanitised_through_the_admin(admin_client, client, clinic):
     admin_client.post(
         "/admin/pages/page/add/",
