@@ -40,6 +40,7 @@ $(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: export DJANGO_DEBUG = 1
 run: $(VENV)/.requirements
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py load_starter_content
 	@echo
 	@echo "To log into the admin at http://127.0.0.1:8000/admin/, first create a staff login:"

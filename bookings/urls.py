@@ -1,12 +1,10 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views
 
 app_name = "bookings"
 
 urlpatterns = [
-    path(
-        "consultation/",
-        TemplateView.as_view(template_name="bookings/request.html"),
-        name="request",
-    ),
+    path("consultation/", views.ConsultationRequestView.as_view(), name="request"),
+    path("consultation/thanks/", views.ThanksView.as_view(), name="thanks"),
 ]

@@ -41,6 +41,22 @@ ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
 )
 
+# The default cache is shared between processes and servers: the rate limit
+# and one-time tokens rely on it.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+        if os.environ.get("REDIS_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    )
+}
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -67,6 +83,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_prose_editor",
+    "django_tasks_db",
+    "phonenumber_field",
     "reversion",
     "reversion_compare",
 ]
@@ -139,6 +157,19 @@ STORAGES = {
     },
 }
 
+# make run executes tasks at once; everywhere else a worker process
+# (`manage.py db_worker`) runs them from the database, retrying failed e-mail.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if os.environ.get("DJANGO_TASKS", "immediate" if DEBUG else "database")
+            == "immediate"
+            else "django_tasks_db.DatabaseBackend"
+        )
+    }
+}
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -181,11 +212,41 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+PHONENUMBER_DEFAULT_REGION = os.environ.get("BOOKINGS_PHONE_REGION", "US")
+
 # Whitenoise serves files from STATICFILES_DIRS directly while debugging, so
 # `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 
 # 4. Project
 
+# The header set by the reverse proxy in front of the site that holds the
+# client's address (e.g. X-Real-IP); unset, the connection's address is used.
+BOOKINGS_CLIENT_IP_HEADER = os.environ.get("BOOKINGS_CLIENT_IP_HEADER", "")
+
+# Name, e-mail and phone in the staff notification; treatment and message never.
+BOOKINGS_EMAIL_CONTACT_DETAILS = env_bool("BOOKINGS_EMAIL_CONTACT_DETAILS")
+
+# Seconds a person needs at least to fill in the form; faster is a bot.
+BOOKINGS_MIN_FILL_SECONDS = int(os.environ.get("BOOKINGS_MIN_FILL_SECONDS", "3"))
+
+# Who is told of new requests; empty means the clinic's e-mail address.
+BOOKINGS_NOTIFY_EMAILS = env_list("BOOKINGS_NOTIFY_EMAILS")
+
+# Waits before each new try at e-mail that failed: 6 tries over about 2 hours.
+BOOKINGS_NOTIFY_RETRY_DELAYS = [
+    int(seconds)
+    for seconds in env_list("BOOKINGS_NOTIFY_RETRY_DELAYS", "60,300,900,1800,3600")
+]
+
+# Valid requests one client address may send per hour.
+BOOKINGS_RATE_LIMIT_PER_HOUR = int(os.environ.get("BOOKINGS_RATE_LIMIT_PER_HOUR", "5"))
+
+# Requests older than this are deleted by `manage.py purge_consultation_requests`.
+BOOKINGS_RETENTION_DAYS = int(os.environ.get("BOOKINGS_RETENTION_DAYS", "730"))
+
 # The largest hero image staff may upload, in bytes.
 HERO_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+# The site's public address, for links in e-mail (no trailing slash).
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

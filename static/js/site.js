@@ -10,3 +10,16 @@ document.addEventListener("click", async (event) => {
     status.textContent = "Copy failed: select the address bar and copy the link from there.";
   }
 });
+
+// Consultation form: show the crisis guidance as soon as the message suggests
+// a risk of self-harm (the server checks again on submit).
+const riskField = document.querySelector("[data-risk-pattern]");
+const crisisGuidance = document.querySelector("[data-crisis-guidance]");
+if (riskField && crisisGuidance) {
+  const risk = new RegExp(riskField.dataset.riskPattern, "i");
+  const update = () => {
+    crisisGuidance.hidden = !risk.test(riskField.value);
+  };
+  riskField.addEventListener("input", update);
+  update();
+}

@@ -176,7 +176,7 @@ def test_article_page_structure(client, site, make_article):
     assert '<a href="#causes">Causes</a>' in html
     assert '<h2 id="causes">Causes</h2>' in html
     assert '<a href="#genes">Genes</a>' in html
-    assert 'href="/consultation/">Contact us</a>' in html
+    assert 'href="/consultation/?article=full">Contact us</a>' in html
     assert 'href="tel:+17705550123"' in html
     for share in (
         "mailto:?subject=",

@@ -1,0 +1,279 @@
+import csv
+import logging
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+from reversion_compare.admin import CompareVersionAdmin
+
+from .models import BlockedSender, ConsultationRequest, ContactAttempt, Treatment
+from .tasks import deliver_notifications
+
+logger = logging.getLogger(__name__)
+
+PATIENT_FIELDS = (
+    "reference",
+    "full_name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "treatment",
+    "preferred_days_display",
+    "preferred_time",
+    "message",
+    "heard_about",
+    "consent_at",
+    "created_at",
+)
+NOTIFICATION_FIELDS = (
+    "staff_notified_at",
+    "patient_confirmed_at",
+    "notification_attempts",
+    "notification_last_error",
+    "notification_last_attempt_at",
+    "spam_reason",
+)
+CSV_COLUMNS = (
+    ("Reference", "reference"),
+    ("Received", "created_at"),
+    ("Name", "full_name"),
+    ("E-mail", "email"),
+    ("Phone", "phone"),
+    ("Preferred contact", "get_preferred_contact_display"),
+    ("Treatment", "treatment"),
+    ("Preferred days", "preferred_days_display"),
+    ("Preferred time", "get_preferred_time_display"),
+    ("Heard about us", "get_heard_about_display"),
+    ("Status", "get_status_display"),
+    ("Outcome", "get_outcome_display"),
+    ("Urgent", "is_urgent"),
+)
+
+
+def spreadsheet_safe(value):
+    """Stop spreadsheet programs from running a cell as a formula."""
+    text = str(value)
+    if text[:1] in ("=", "@", "\t", "\r") or (
+        text[:1] in ("+", "-") and not text[1:].replace(" ", "").isdigit()
+    ):
+        return "'" + text
+    return text
+
+
+class NotificationFilter(admin.SimpleListFilter):
+    title = "staff e-mail"
+    parameter_name = "notified"
+
+    def lookups(self, request, model_admin):
+        return (("no", "Not delivered yet"), ("yes", "Delivered"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.not_delivered()
+        if self.value() == "yes":
+            return queryset.filter(staff_notified_at__isnull=False)
+        return queryset
+
+
+class ContactAttemptInline(admin.TabularInline):
+    model = ContactAttempt
+    extra = 1
+    fields = ("attempted_at", "method", "result", "notes", "staff")
+    readonly_fields = ("staff",)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(ConsultationRequest)
+class ConsultationRequestAdmin(CompareVersionAdmin):
+    list_display = (
+        "reference",
+        "urgent_flag",
+        "full_name",
+        "treatment",
+        "preferred_contact",
+        "status",
+        "notification_state",
+        "attempt_count",
+        "created_at",
+        "waiting",
+    )
+    list_display_links = ("reference", "full_name")
+    list_filter = (
+        "status",
+        "treatment",
+        "created_at",
+        "is_urgent",
+        NotificationFilter,
+        "assigned_to",
+    )
+    search_fields = ("reference", "full_name", "email", "phone")
+    readonly_fields = PATIENT_FIELDS + NOTIFICATION_FIELDS + ("is_urgent",)
+    fieldsets = (
+        (
+            "Call-back",
+            {"fields": ("status", "outcome", "assigned_to", "internal_notes")},
+        ),
+        ("What the patient sent", {"fields": ("is_urgent", *PATIENT_FIELDS)}),
+        ("E-mail to staff and patient", {"fields": NOTIFICATION_FIELDS}),
+    )
+    inlines = (ContactAttemptInline,)
+    actions = (
+        "resend_notifications",
+        "mark_spam_and_block_sender",
+        "block_domain",
+        "export_csv",
+    )
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("treatment")
+            .annotate(attempt_total=Count("contact_attempts"))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("bookings.export_consultationrequest")
+
+    def save_formset(self, request, form, formset, change):
+        for attempt in formset.save(commit=False):
+            attempt.staff = attempt.staff or request.user
+            attempt.save()
+        formset.save_m2m()
+        for attempt in formset.deleted_objects:
+            attempt.delete()
+
+    def delete_model(self, request, obj):
+        logger.info(
+            "Consultation request %s deleted by user %s", obj.reference, request.user.pk
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for reference in queryset.values_list("reference", flat=True):
+            logger.info(
+                "Consultation request %s deleted by user %s", reference, request.user.pk
+            )
+        super().delete_queryset(request, queryset)
+
+    @admin.display(description="urgent", boolean=True, ordering="is_urgent")
+    def urgent_flag(self, obj):
+        return obj.is_urgent
+
+    @admin.display(description="staff e-mail")
+    def notification_state(self, obj):
+        if obj.is_spam:
+            return "Not sent (spam)"
+        if obj.staff_notified_at:
+            return "Delivered"
+        if obj.notification_attempts:
+            return format_html(
+                '<strong style="color:#ba2121">Not delivered: {} failed {}</strong>',
+                obj.notification_attempts,
+                "try" if obj.notification_attempts == 1 else "tries",
+            )
+        return "Queued"
+
+    @admin.display(description="contact attempts", ordering="attempt_total")
+    def attempt_count(self, obj):
+        return obj.attempt_total
+
+    @admin.display(description="waiting")
+    def waiting(self, obj):
+        if obj.status != ConsultationRequest.Status.NEW:
+            return "–"
+        days = obj.business_days_waiting()
+        if days >= 1:
+            return format_html(
+                '<strong style="color:#ba2121">{} business day{}</strong>',
+                days,
+                "" if days == 1 else "s",
+            )
+        hours = int((timezone.now() - obj.created_at).total_seconds() // 3600)
+        return f"{hours} h"
+
+    @admin.action(description="Send the e-mail again for the selected requests")
+    def resend_notifications(self, request, queryset):
+        pending = queryset.not_delivered() | queryset.filter(patient_confirmed_at=None)
+        pending = pending.exclude(status=ConsultationRequest.Status.SPAM).distinct()
+        for consultation in pending:
+            deliver_notifications.enqueue(consultation.pk)
+        self.message_user(
+            request, f"E-mail queued again for {len(pending)} request(s)."
+        )
+
+    @admin.action(description="Mark as spam and block the sender's e-mail address")
+    def mark_spam_and_block_sender(self, request, queryset):
+        self.block(request, queryset, lambda email: email)
+
+    @admin.action(description="Mark as spam and block the sender's whole e-mail domain")
+    def block_domain(self, request, queryset):
+        self.block(request, queryset, lambda email: email.rpartition("@")[2])
+
+    def block(self, request, queryset, blocked_value):
+        values = {
+            blocked_value(email.lower())
+            for email in queryset.values_list("email", flat=True)
+        }
+        for value in values:
+            BlockedSender.objects.get_or_create(
+                value=value, defaults={"created_by": request.user}
+            )
+        queryset.update(status=ConsultationRequest.Status.SPAM)
+        self.message_user(
+            request,
+            f"Marked as spam; blocked: {', '.join(sorted(values))}.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Export the selected requests as CSV", permissions=["export"]
+    )
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = (
+            f'attachment; filename="consultation-requests-{stamp}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow([title for title, _ in CSV_COLUMNS])
+        for consultation in queryset.select_related("treatment"):
+            row = []
+            for _, attribute in CSV_COLUMNS:
+                value = getattr(consultation, attribute)
+                row.append(spreadsheet_safe(value() if callable(value) else value))
+            writer.writerow(row)
+        logger.info(
+            "User %s exported %d consultation requests",
+            request.user.pk,
+            queryset.count(),
+        )
+        return response
+
+
+@admin.register(Treatment)
+class TreatmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "order", "is_active")
+    list_editable = ("order", "is_active")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(BlockedSender)
+class BlockedSenderAdmin(admin.ModelAdmin):
+    list_display = ("value", "created_at", "created_by")
+    search_fields = ("value",)
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = obj.created_by or request.user
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,233 @@
+import re
+import time
+import uuid
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Layout
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from .models import (
+    RISK_PATTERN,
+    BlockedSender,
+    ConsultationRequest,
+    Treatment,
+    suggests_risk,
+)
+from .tasks import deliver_notifications
+
+# C0 and C1 control characters except tab and newline, plus DEL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A salt, not a secret.
+FORM_TOKEN_SALT = "bookings.form-token"  # noqa: S105
+
+
+def clean_text(value, *, multiline=False):
+    """Trim, drop control characters, and fold line breaks unless multiline."""
+    value = CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    if not multiline:
+        value = " ".join(value.split())
+    return value.strip()
+
+
+def issue_form_token():
+    """A signed one-time token recording when the form was handed out."""
+    return signing.dumps(
+        {"id": uuid.uuid4().hex, "t": time.time()}, salt=FORM_TOKEN_SALT
+    )
+
+
+def read_form_token(token):
+    """The token's (id, issued-at time), or None when it was tampered with."""
+    try:
+        data = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=24 * 3600)
+        return data["id"], float(data["t"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+class ConsultationRequestForm(forms.ModelForm):
+    preferred_days = forms.MultipleChoiceField(
+        label="Preferred days for a call back",
+        choices=ConsultationRequest.Weekday,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave all unticked if any weekday suits you.",
+    )
+    consent = forms.BooleanField(
+        error_messages={
+            "required": "Please tick this box so that we may contact you about "
+            "your request."
+        },
+    )
+    # A field people never see; bots that fill in every field reveal themselves.
+    website = forms.CharField(
+        required=False,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    form_token = forms.CharField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = ConsultationRequest
+        fields = (
+            "full_name",
+            "email",
+            "phone",
+            "preferred_contact",
+            "treatment",
+            "preferred_days",
+            "preferred_time",
+            "message",
+            "heard_about",
+        )
+        labels = {
+            "full_name": "Full name",
+            "email": "E-mail address",
+            "phone": "Phone number",
+            "preferred_contact": "How would you like us to contact you?",
+            "treatment": "Which treatment are you interested in?",
+            "preferred_time": "Preferred time of day",
+            "message": "Anything you would like us to know",
+            "heard_about": "How did you hear about us?",
+        }
+        help_texts = {
+            "phone": "A US number such as (770) 555-0123, or with + and country code.",
+            "message": "Optional, at most 1,000 characters. Please don’t include "
+            "detailed medical history here; we will ask during your call.",
+        }
+        widgets = {
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "preferred_contact": forms.RadioSelect,
+            "preferred_time": forms.RadioSelect,
+            "message": forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
+        }
+        error_messages = {
+            "full_name": {
+                "required": "Please enter your name.",
+                "max_length": "Please shorten your name to at most %(limit_value)d "
+                "characters.",
+            },
+            "email": {
+                "required": "Please enter your e-mail address.",
+                "invalid": "Please enter an e-mail address like name@example.com.",
+            },
+            "phone": {
+                "required": "Please enter your phone number.",
+                "invalid": "Please enter a phone number like (770) 555-0123, or an "
+                "international number starting with +.",
+            },
+            "preferred_contact": {
+                "required": "Please choose how you would like us to contact you."
+            },
+            "treatment": {
+                "required": "Please choose the treatment you’re interested in."
+            },
+            "message": {
+                "max_length": "Please shorten your message to at most %(limit_value)d "
+                "characters (it has %(show_value)d)."
+            },
+        }
+
+    # Typed text, cleaned before validation so control characters never count.
+    SINGLE_LINE_FIELDS = ("full_name", "email", "phone")
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None:
+            data = data.copy()
+            for name in self.SINGLE_LINE_FIELDS:
+                if name in data:
+                    data[name] = clean_text(data[name])
+            if "message" in data:
+                data["message"] = clean_text(data["message"], multiline=True)
+        super().__init__(data, *args, **kwargs)
+        self.fields["treatment"].queryset = Treatment.objects.filter(is_active=True)
+        self.fields["treatment"].empty_label = "Please choose"
+        self.fields["preferred_time"].choices = ConsultationRequest.TimeOfDay.choices
+        self.fields["heard_about"].choices = [("", "Prefer not to say")] + list(
+            ConsultationRequest.HeardAbout.choices
+        )
+        self.fields[
+            "preferred_contact"
+        ].choices = ConsultationRequest.ContactMethod.choices
+        self.fields["phone"].widget.input_type = "tel"
+        self.fields["phone"].widget.attrs["autocomplete"] = "tel"
+        # site.js shows the crisis guidance as soon as the message matches.
+        self.fields["message"].widget.attrs["data-risk-pattern"] = RISK_PATTERN.pattern
+        privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
+        self.fields["consent"].label = format_html(
+            "I agree that {} may contact me about this request, as described in the "
+            '<a href="{}">privacy policy</a>.',
+            "Roswell Infusions",
+            privacy_url,
+        )
+        for field in self.fields.values():
+            if field.required and not isinstance(field.widget, forms.HiddenInput):
+                field.label = format_html(
+                    '{} <span class="required">(required)</span>', field.label
+                )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        visible = [
+            name for name in self.fields if name not in ("website", "form_token")
+        ]
+        self.helper.layout = Layout(
+            *visible,
+            Div("website", css_class="hp-field", aria_hidden="true"),
+            "form_token",
+        )
+
+    def clean_email(self):
+        return self.cleaned_data["email"].lower()
+
+    def clean(self):
+        cleaned_data = super().clean()
+        token = read_form_token(cleaned_data.get("form_token", ""))
+        if token is None:
+            self.data["form_token"] = issue_form_token()
+            raise forms.ValidationError(
+                "This form had expired. Please check your details and send it again.",
+                code="expired",
+            )
+        self.token_id, self.token_issued_at = token
+        return cleaned_data
+
+    @property
+    def message_suggests_risk(self):
+        return self.is_bound and suggests_risk(self.data.get("message", ""))
+
+    def spam_reason(self):
+        """Why this submission looks automated or is blocked, or "" if it is neither."""
+        if self.cleaned_data.get("website"):
+            return "honeypot field filled in"
+        if time.time() - self.token_issued_at < settings.BOOKINGS_MIN_FILL_SECONDS:
+            return "form filled in too fast"
+        if BlockedSender.objects.blocks(self.cleaned_data["email"]):
+            return "blocked sender"
+        return ""
+
+    def save(self):
+        """
+        Record the request and queue its e-mail in one transaction: there is never
+        a request without its notification, nor a notification without a request.
+        Raises IntegrityError when this form's one-time token was already used.
+        """
+        consultation = super().save(commit=False)
+        consultation.form_token = self.token_id
+        consultation.consent_at = timezone.now()
+        consultation.is_urgent = self.message_suggests_risk
+        if spam_reason := self.spam_reason():
+            consultation.status = ConsultationRequest.Status.SPAM
+            consultation.spam_reason = spam_reason
+        with transaction.atomic():
+            consultation.save()
+            if not consultation.is_spam:
+                deliver_notifications.enqueue(consultation.pk)
+        return consultation

@@ -1,0 +1,343 @@
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.db import models
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from pages.models import ClinicDetails
+
+# Crockford's base32 without I, L, O and U: nothing to misread over the phone.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+# Words in a message that suggest a risk of self-harm. A match never blocks a
+# request: it shows crisis guidance and puts the request first for staff.
+RISK_PATTERN = re.compile(
+    r"\b(suicid\w*|kill(ing)? myself|end(ing)? (it all|my life)|take my (own )?life|"
+    r"self[- ]?harm\w*|hurt(ing)? myself|cut(ting)? myself|want(ed)? to die|"
+    r"better off dead|no reason to live|overdos\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def new_reference():
+    """An unguessable reference such as RI-7K3Q-M9XD (40 random bits)."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"RI-{chars[:4]}-{chars[4:]}"
+
+
+def suggests_risk(text):
+    return bool(RISK_PATTERN.search(text))
+
+
+def business_days_between(start, end):
+    """Whole weekdays (Monday to Friday) from start to end."""
+    days, day = 0, start
+    while day + timedelta(days=1) <= end:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days += 1
+    return days
+
+
+class Treatment(models.Model):
+    """A choice in the form's "treatment of interest" list, which staff can extend."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="Used by article links that pre-select this treatment.",
+    )
+    order = models.PositiveSmallIntegerField(
+        default=0, help_text="Smaller numbers come first in the form's list."
+    )
+    is_active = models.BooleanField(
+        "offered in the form",
+        default=True,
+        help_text="Untick to stop offering this choice without losing old requests.",
+    )
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ConsultationRequestQuerySet(models.QuerySet):
+    def not_delivered(self):
+        """Requests whose staff notification has not gone out (spam is never sent)."""
+        return self.filter(staff_notified_at__isnull=True).exclude(
+            status=ConsultationRequest.Status.SPAM
+        )
+
+    def older_than(self, days):
+        return self.filter(created_at__lt=timezone.now() - timedelta(days=days))
+
+
+class ConsultationRequest(models.Model):
+    class ContactMethod(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "E-mail"
+
+    class TimeOfDay(models.TextChoices):
+        ANY = "any", "Any time"
+        MORNING = "morning", "Morning (9am–12pm)"
+        AFTERNOON = "afternoon", "Afternoon (12pm–5pm)"
+
+    class Weekday(models.TextChoices):
+        MONDAY = "mon", "Monday"
+        TUESDAY = "tue", "Tuesday"
+        WEDNESDAY = "wed", "Wednesday"
+        THURSDAY = "thu", "Thursday"
+        FRIDAY = "fri", "Friday"
+
+    class HeardAbout(models.TextChoices):
+        SEARCH = "search", "Search engine"
+        DOCTOR = "doctor", "My doctor or therapist"
+        FRIEND = "friend", "Friend or family"
+        SOCIAL = "social", "Social media"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        SCHEDULED = "scheduled", "Consultation scheduled"
+        CLOSED = "closed", "Closed"
+        SPAM = "spam", "Spam"
+
+    class Outcome(models.TextChoices):
+        PATIENT = "patient", "Became a patient"
+        NOT_ELIGIBLE = "not_eligible", "Not eligible"
+        DECLINED = "declined", "Declined"
+        NO_ANSWER = "no_answer", "No answer"
+
+    reference = models.CharField(
+        max_length=12, unique=True, default=new_reference, editable=False
+    )
+    form_token = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text="The one-time token of the form it came from: one request per form.",
+    )
+    full_name = models.CharField(max_length=100)
+    email = models.EmailField("e-mail", max_length=254)
+    phone = PhoneNumberField()
+    preferred_contact = models.CharField(
+        "preferred way to be contacted", max_length=10, choices=ContactMethod
+    )
+    treatment = models.ForeignKey(
+        Treatment,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name="treatment of interest",
+    )
+    preferred_days = models.JSONField(
+        default=list, blank=True, help_text="Weekdays for a call back; none means any."
+    )
+    preferred_time = models.CharField(
+        "preferred time of day", max_length=10, choices=TimeOfDay, default=TimeOfDay.ANY
+    )
+    message = models.TextField(blank=True, max_length=1000)
+    heard_about = models.CharField(
+        "how they heard about us", max_length=10, choices=HeardAbout, blank=True
+    )
+    consent_at = models.DateTimeField(
+        "consented to be contacted at", help_text="When the patient ticked the consent."
+    )
+    is_urgent = models.BooleanField(
+        "urgent",
+        default=False,
+        help_text="The message has words suggesting a risk of self-harm.",
+    )
+    spam_reason = models.CharField(max_length=100, blank=True, editable=False)
+
+    status = models.CharField(max_length=10, choices=Status, default=Status.NEW)
+    outcome = models.CharField(
+        max_length=15,
+        choices=Outcome,
+        blank=True,
+        help_text="Required when the request is closed.",
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_consultation_requests",
+        limit_choices_to={"is_staff": True},
+    )
+    internal_notes = models.TextField(
+        blank=True, help_text="Only staff see these notes."
+    )
+
+    staff_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    patient_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    notification_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    notification_last_error = models.CharField(
+        max_length=500, blank=True, editable=False
+    )
+    notification_last_attempt_at = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
+
+    created_at = models.DateTimeField("received", auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConsultationRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_urgent", "-created_at"]
+        permissions = [("export_consultationrequest", "Can export requests as CSV")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="closed") | ~Q(outcome=""),
+                name="consultation_closed_has_outcome",
+            )
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_admin_url(self):
+        return reverse("admin:bookings_consultationrequest_change", args=[self.pk])
+
+    @property
+    def is_spam(self):
+        return self.status == self.Status.SPAM
+
+    def preferred_days_display(self):
+        labels = dict(self.Weekday.choices)
+        return ", ".join(labels[day] for day in self.preferred_days) or "Any weekday"
+
+    def business_days_waiting(self, now=None):
+        now = timezone.localtime(now or timezone.now())
+        return business_days_between(timezone.localtime(self.created_at), now)
+
+    def staff_recipients(self):
+        return settings.BOOKINGS_NOTIFY_EMAILS or [ClinicDetails.load().email]
+
+    def send_staff_notification(self):
+        """Tell staff a request arrived: when, and how to call back; no health data."""
+        context = {
+            "request": self,
+            "admin_url": settings.SITE_URL + self.get_admin_url(),
+            "include_contact_details": settings.BOOKINGS_EMAIL_CONTACT_DETAILS,
+        }
+        subject = f"New consultation request {self.reference}"
+        if self.is_urgent:
+            subject = f"URGENT: {subject}"
+        EmailMessage(
+            subject=subject,
+            body=render_to_string("bookings/email/staff_notification.txt", context),
+            to=self.staff_recipients(),
+        ).send()
+
+    def send_patient_confirmation(self):
+        """Confirm receipt to the patient: the reference and how to reach us, only."""
+        clinic = ClinicDetails.load()
+        context = {"reference": self.reference, "clinic": clinic}
+        message = EmailMultiAlternatives(
+            subject=f"We received your request ({self.reference})",
+            body=render_to_string("bookings/email/confirmation.txt", context),
+            to=[self.email],
+            reply_to=[clinic.email] if clinic.email else None,
+        )
+        message.attach_alternative(
+            render_to_string("bookings/email/confirmation.html", context), "text/html"
+        )
+        message.send()
+
+    def record_delivery_failure(self, error):
+        self.notification_attempts += 1
+        self.notification_last_attempt_at = timezone.now()
+        self.notification_last_error = f"{type(error).__name__}: {error}"[:500]
+        self.save(
+            update_fields=[
+                "notification_attempts",
+                "notification_last_attempt_at",
+                "notification_last_error",
+            ]
+        )
+
+
+class ContactAttempt(models.Model):
+    class Method(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "E-mail"
+
+    class Result(models.TextChoices):
+        REACHED = "reached", "Spoke with the patient"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+        SENT = "sent", "Message sent"
+        WRONG_NUMBER = "wrong_number", "Wrong number or address"
+
+    request = models.ForeignKey(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="contact_attempts"
+    )
+    attempted_at = models.DateTimeField("when", default=timezone.now)
+    method = models.CharField("how", max_length=10, choices=Method)
+    result = models.CharField(max_length=15, choices=Result)
+    notes = models.CharField(max_length=300, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["attempted_at"]
+
+    def __str__(self):
+        return f"{self.get_method_display()} on {self.attempted_at:%Y-%m-%d %H:%M}"
+
+
+class BlockedSenderQuerySet(models.QuerySet):
+    def blocks(self, email):
+        email = email.strip().lower()
+        domain = email.rpartition("@")[2]
+        return self.filter(value__in=[email, domain]).exists()
+
+
+class BlockedSender(models.Model):
+    """An e-mail address or a whole domain whose requests are stored as spam."""
+
+    value = models.CharField(
+        "e-mail address or domain",
+        max_length=254,
+        unique=True,
+        help_text="For example spammer@example.com, or example.com for a whole domain.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+
+    objects = BlockedSenderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["value"]
+
+    def __str__(self):
+        return self.value
+
+    def save(self, *args, **kwargs):
+        self.value = self.value.strip().lower()
+        super().save(*args, **kwargs)

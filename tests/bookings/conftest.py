@@ -1,0 +1,113 @@
+import email
+import io
+import socket
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.management import call_command
+
+from bookings.forms import issue_form_token
+from bookings.models import Treatment
+
+
+class CollectingHandler:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted"
+
+
+class LoopbackSMTPServer:
+    """A real SMTP server on 127.0.0.1 that can be stopped and started again."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.handler = CollectingHandler()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self):
+        return self.handler.messages
+
+    def to(self, address):
+        return [message for rcpt, message in self.messages if address in rcpt]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    server = LoopbackSMTPServer()
+    server.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": server.port, "timeout": 5},
+        }
+    }
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def booking_settings(settings, clinic):
+    settings.BOOKINGS_MIN_FILL_SECONDS = 0
+    settings.BOOKINGS_NOTIFY_EMAILS = ["frontdesk@clinic.example"]
+    settings.SITE_URL = "https://www.clinic.example"
+
+
+@pytest.fixture
+def privacy_page(make_page):
+    return make_page("Privacy policy")
+
+
+@pytest.fixture
+def fibromyalgia(db):
+    return Treatment.objects.get(slug="fibromyalgia")
+
+
+@pytest.fixture
+def form_data(fibromyalgia, privacy_page):
+    def make(**overrides):
+        data = {
+            "full_name": "Maria Lopez",
+            "email": "maria@example.org",
+            "phone": "(770) 555-0188",
+            "preferred_contact": "phone",
+            "treatment": str(fibromyalgia.pk),
+            "preferred_days": ["mon", "wed"],
+            "preferred_time": "morning",
+            "message": "My fibromyalgia flares every winter.",
+            "heard_about": "doctor",
+            "consent": "on",
+            "website": "",
+            "form_token": issue_form_token(),
+        }
+        data.update(overrides)
+        return {key: value for key, value in data.items() if value is not None}
+
+    return make
+
+
+def run_worker():
+    """Run every task that is due, as `manage.py db_worker` does in production."""
+    call_command(
+        "db_worker",
+        "--batch",
+        "--no-startup-delay",
+        "--no-reload",
+        stdout=io.StringIO(),
+    )
