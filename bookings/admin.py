@@ -230,7 +230,10 @@ class ConsultationRequestAdmin(CompareVersionAdmin):
             BlockedSender.objects.get_or_create(
                 value=value, defaults={"created_by": request.user}
             )
-        queryset.update(status=ConsultationRequest.Status.SPAM)
+        # One save each, so the revision history records who marked it and when.
+        for consultation in queryset:
+            consultation.status = ConsultationRequest.Status.SPAM
+            consultation.save(update_fields=["status", "updated_at"])
         self.message_user(
             request,
             f"Marked as spam; blocked: {', '.join(sorted(values))}.",

@@ -3,6 +3,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import models
 from django.db.models import Q
@@ -207,6 +208,17 @@ class ConsultationRequest(models.Model):
 
     def __str__(self):
         return self.reference
+
+    def clean(self):
+        if self.status == self.Status.CLOSED and not self.outcome:
+            raise ValidationError(
+                {
+                    "outcome": ValidationError(
+                        "Please choose the outcome when closing a request.",
+                        code="outcome_required",
+                    )
+                }
+            )
 
     def get_admin_url(self):
         return reverse("admin:bookings_consultationrequest_change", args=[self.pk])
