@@ -44,6 +44,7 @@ def over_rate_limit(request):
 class ConsultationRequestView(FormView):
     template_name = "bookings/request_form.html"
     form_class = ConsultationRequestForm
+    http_method_names = ["get", "head", "options", "post"]
 
     def get_initial(self):
         initial = {

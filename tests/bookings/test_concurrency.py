@@ -1,0 +1,34 @@
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
+
+from bookings.models import ConsultationRequest
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_submissions_of_one_form_create_one_request(form_data):
+    data = form_data()
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def submit():
+        client = Client()
+        barrier.wait()
+        try:
+            statuses.append(client.post("/consultation/", data).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [302, 302]
+    assert ConsultationRequest.objects.count() == 1
+    assert DBTaskResult.objects.count() == 1
