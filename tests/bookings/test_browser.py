@@ -11,7 +11,7 @@ ARTICLE = "/articles/ketamine-therapy-for-fibromyalgia/"
 
 
 @pytest.fixture
-def site(live_server, starter_content):
+def site(live_server, starter_content, fibromyalgia):
     return live_server.url
 
 
