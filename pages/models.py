@@ -119,6 +119,12 @@ class ArticleQuerySet(models.QuerySet):
             status=Article.Status.PUBLISHED, published_at__lte=timezone.now()
         )
 
+    def scheduled(self):
+        """Published articles whose publication date is still to come."""
+        return self.filter(
+            status=Article.Status.PUBLISHED, published_at__gt=timezone.now()
+        )
+
     def review_overdue(self):
         return self.filter(next_review_due__lt=timezone.localdate())
 
