@@ -189,3 +189,10 @@ def test_article_page_structure(client, site, make_article):
     assert "Related articles" in html and "Related one" in html
     assert "Medical disclaimer:" in html
     assert "<script" not in html.split("<main", 1)[1].split("</main>")[0]
+
+
+@pytest.mark.parametrize("url", ["/", "/articles/fibro-relief/", "/consultation/"])
+def test_pages_load_one_small_script_that_never_blocks_rendering(client, site, url):
+    scripts = re.findall(r"<script[^>]*>", client.get(url).text)
+
+    assert scripts == ['<script src="/static/js/site.js" defer>']
