@@ -1,6 +1,6 @@
 # Two commands for a fresh machine: `make run` serves the site, `make test` tests it.
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check
+.PHONY: help run test lint format check bench
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,6 +18,7 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make lint    check the code with ruff"
 	@echo "make format  format the code with ruff"
+	@echo "make bench   measure the site as in production with wrk (README, Performance)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON_FOR_VENV)" ]; then \
@@ -58,3 +59,6 @@ lint: $(VENV)/.requirements-dev
 format: $(VENV)/.requirements-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.requirements
+	$(BIN)/python bench/run.py
