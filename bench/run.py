@@ -331,6 +331,7 @@ def measure_targets():
                 else:
                     result = wrk(path)
                 result["worker_rss_mb"] = server.worker_rss_mb()
+                result["load_average"] = os.getloadavg()[0]
                 runs[name].append(result)
         workers = len(server.worker_pids())
     finally:
@@ -435,10 +436,14 @@ def main():
         scaling = measure_scaling()
     finally:
         static_copy.unlink(missing_ok=True)
+    loads = [
+        run["load_average"] for result in results.values() for run in result["rounds"]
+    ]
     report = {
         "conditions": (
-            f"{os.cpu_count()} cores shared with wrk (2 threads) and other work "
-            f"(load average {load_before:.1f} before the run); gunicorn "
+            f"{os.cpu_count()} cores shared with wrk (2 threads) and other work; "
+            f"load average {load_before:.1f} before the run, {min(loads):.1f} to "
+            f"{max(loads):.1f} after each target (counting the benchmark); gunicorn "
             f"deploy/gunicorn.conf.py with {workers} workers; {CONNECTIONS} "
             f"connections, {ROUNDS} rounds of {SECONDS} s per target; "
             f"cache {REDIS_URL}; database {urlsplit(DATABASE_URL).path.lstrip('/')}."

@@ -18,8 +18,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 
 # Threads keep connections alive and let a process serve another request while
-# one waits on PostgreSQL or Redis: about 60% more requests per second than
-# sync workers on cached pages, measured with `make bench`.
+# one waits on PostgreSQL or Redis: 8% to 60% more cached pages a second than
+# sync workers in repeated runs of `make bench` on a busy 2-core machine.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 
