@@ -10,7 +10,8 @@ What is cached, and for whom
   keep them briefly (Cache-Control public, max-age, stale-while-revalidate), carry
   an ETag, and set no cookie and no "Vary: Cookie".
 - A request with a session cookie (logged-in staff) gets the live page with
-  "never cache" headers. Pages that are not marked are left alone: the
+  "never cache" headers, as does every request in debug mode, so that template
+  edits show at once. Pages that are not marked are left alone: the
   consultation form is never cached.
 
 What makes pages fresh
@@ -46,7 +47,6 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils.cache import (
     add_never_cache_headers,
-    has_vary_header,
     patch_cache_control,
     set_response_etag,
 )
@@ -84,9 +84,8 @@ def connect_content_signals():
 def new_content_state():
     from .models import Article
 
-    next_publication = Article.objects.scheduled().aggregate(next=Min("published_at"))[
-        "next"
-    ]
+    scheduled = Article.objects.scheduled().aggregate(first=Min("published_at"))
+    next_publication = scheduled["first"]
     return {
         "version": uuid.uuid4().hex,
         "next_publication": next_publication and next_publication.timestamp(),
@@ -127,7 +126,7 @@ def release():
     return digest.hexdigest()[:16]
 
 
-def share_for(response, state):
+def add_sharing_headers(response, state):
     """Let browsers and proxies keep the page briefly, never past a publication."""
     max_age = settings.PAGES_HTTP_MAX_AGE
     if state["next_publication"]:
@@ -155,6 +154,8 @@ class PageLookup:
     @classmethod
     def for_request(cls, request):
         """A lookup for requests that may get a shared page, else None."""
+        if settings.DEBUG:  # while developing, template edits show at once
+            return None
         if request.method not in ("GET", "HEAD"):
             return None
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
@@ -165,14 +166,15 @@ class PageLookup:
         if not self.entry or self.entry["version"] != self.state["version"]:
             return None
         response = HttpResponse(self.entry["content"], headers=self.entry["headers"])
-        share_for(response, self.state)
+        add_sharing_headers(response, self.state)
         return response
 
     def keep(self, response):
         """Mark a fresh 200 response as shareable and store it for the next visitor."""
         if response.status_code != 200 or response.streaming or response.cookies:
             return
-        if has_vary_header(response, "Cookie"):
+        # Whatever it varies on (a cookie, an encoding), it is not one page for all.
+        if response.has_header("Vary"):
             return
         if self.is_get:
             set_response_etag(response)
@@ -182,7 +184,7 @@ class PageLookup:
                 "content": response.content,
             }
             cache.set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
-        share_for(response, self.state)
+        add_sharing_headers(response, self.state)
 
 
 class PublicPageCacheMiddleware:

@@ -286,6 +286,17 @@ def test_logged_in_staff_always_get_live_pages(admin_client, client, site):
         assert "Renamed behind the cache" not in client.get(url).text
 
 
+def test_pages_are_rendered_afresh_while_developing(client, site, settings):
+    settings.DEBUG = True
+    client.get("/articles/fibro-relief/")
+    Article.objects.update(title="Renamed behind the cache")
+
+    response = client.get("/articles/fibro-relief/")
+
+    assert "Renamed behind the cache" in response.text
+    assert "no-store" in response["Cache-Control"]
+
+
 def test_staff_preview_of_a_draft_is_never_cached(admin_client, client, site):
     Article.objects.update(status=Article.Status.DRAFT)
 
