@@ -1,4 +1,8 @@
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView, TemplateView
 
 from .models import Article, Page, Topic
@@ -61,3 +65,20 @@ class PageDetailView(DetailView):
         if kwargs["slug"] == Page.HOME_SLUG:
             return redirect("pages:home", permanent=True)
         return super().get(request, *args, **kwargs)
+
+
+@never_cache
+def healthz(request):
+    """For load balancers: 200 when the database and cache answer, else 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        cache.set("healthz", "ok", timeout=10)
+        healthy = cache.get("healthz") == "ok"
+    except Exception:  # any failure of either means: send no traffic here
+        healthy = False
+    return HttpResponse(
+        "ok\n" if healthy else "unavailable\n",
+        status=200 if healthy else 503,
+        content_type="text/plain",
+    )
