@@ -142,6 +142,8 @@ LOGGING = {
         "handlers": ["console"],
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
+    # django-axes announces itself at every start; its warnings still show.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Console back end for `make run`; SMTP from the environment everywhere else.
