@@ -12,6 +12,8 @@ import uuid
 from django.dispatch import receiver
 from django.tasks.signals import task_finished, task_started
 
+logger = logging.getLogger(__name__)
+
 current_id = contextvars.ContextVar("current_id", default="-")
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -47,6 +49,17 @@ def mark_task_log_lines(sender, task_result, **kwargs):
 
 
 @receiver(task_finished)
-def unmark_task_log_lines(sender, task_result, **kwargs):
+def log_task_and_unmark(sender, task_result, **kwargs):
+    """One line per task, with its outcome and duration."""
+    started, finished = task_result.started_at, task_result.finished_at
+    duration = (
+        (finished - started).total_seconds() * 1000 if started and finished else 0
+    )
+    logger.info(
+        "task %s %s %.0fms",
+        task_result.task.name,
+        task_result.status,
+        duration,
+    )
     if token := _outer_ids.pop(task_result.id, None):
         current_id.reset(token)

@@ -142,8 +142,12 @@ LOGGING = {
         "handlers": ["console"],
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
-    # django-axes announces itself at every start; its warnings still show.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes announces itself at every start; its warnings still show.
+        "axes": {"level": "WARNING"},
+        # Two lines per task; roswell_site.request_id logs one instead.
+        "django.tasks": {"level": "WARNING"},
+    },
 }
 
 # Console back end for `make run`; SMTP from the environment everywhere else.

@@ -1,5 +1,8 @@
 import logging
 
+from bookings.tasks import deliver_notifications
+from tests.bookings.conftest import run_worker
+
 
 def test_every_response_carries_a_request_id(client, db):
     first = client.get("/healthz")["X-Request-ID"]
@@ -22,3 +25,14 @@ def test_log_lines_carry_the_request_id(client, db, caplog):
 
     [record] = [r for r in caplog.records if r.name == "django.request"]
     assert record.context_id == response["X-Request-ID"]
+
+
+def test_each_task_logs_one_line_with_its_id(db, caplog):
+    with caplog.at_level(logging.INFO):
+        result = deliver_notifications.enqueue(0)
+        run_worker()
+
+    lines = [r for r in caplog.records if r.name == "roswell_site.request_id"]
+    assert len(lines) == 1
+    assert lines[0].getMessage().startswith("task deliver_notifications SUCCESSFUL")
+    assert lines[0].context_id == f"task-{result.id}"
