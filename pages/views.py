@@ -2,15 +2,29 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic import DetailView, ListView, RedirectView, TemplateView
 
-from .models import Article, Page, Topic
+from . import structured_data
+from .models import Article, ClinicDetails, Page, Topic
+from .seo import absolute_url
+
+SEARCH_MAX_LENGTH = 200
 
 
 def can_preview(request):
     """Staff who are logged in may see drafts and scheduled articles."""
     return request.user.is_active and request.user.is_staff
+
+
+def clinic_structured_data():
+    """The clinic as a MedicalClinic, once staff have entered its details."""
+    clinic = ClinicDetails.load()
+    return [structured_data.medical_clinic(clinic)] if clinic.pk else []
 
 
 class VisibleArticlesMixin:
@@ -31,6 +45,7 @@ class HomeView(TemplateView):
             page=page,
             featured_articles=featured,
             latest_articles=Article.objects.published().exclude(pk__in=featured)[:3],
+            structured_data=clinic_structured_data(),
             **kwargs,
         )
 
@@ -43,7 +58,19 @@ class ArticleListView(ListView):
 
 
 class ArticleDetailView(VisibleArticlesMixin, DetailView):
-    pass
+    def get_context_data(self, **kwargs):
+        article = self.object
+        return super().get_context_data(
+            structured_data=[
+                structured_data.medical_web_page(article, ClinicDetails.load()),
+                structured_data.breadcrumb_list(
+                    ("Home", reverse("pages:home")),
+                    ("Articles", reverse("pages:article_list")),
+                    (article.title, article.get_absolute_url()),
+                ),
+            ],
+            **kwargs,
+        )
 
 
 class TopicDetailView(ListView):
@@ -65,6 +92,56 @@ class PageDetailView(DetailView):
         if kwargs["slug"] == Page.HOME_SLUG:
             return redirect("pages:home", permanent=True)
         return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        if self.object.show_clinic_details:
+            kwargs["structured_data"] = clinic_structured_data()
+        return super().get_context_data(**kwargs)
+
+
+class SearchView(ListView):
+    """Published articles matching the words in ?q=, best first."""
+
+    template_name = "pages/search.html"
+    paginate_by = 10
+
+    def get_queryset(self):
+        self.query = " ".join(self.request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+        if not self.query:
+            return Article.objects.none()
+        return Article.objects.published().search(self.query).prefetch_related("topics")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(query=self.query, **kwargs)
+        if self.query:
+            # The title is what a screen reader reads first on the new page.
+            count = context["paginator"].count
+            found = f"{count} article{pluralize(count)}" if count else "nothing found"
+            context["title"] = f"Search results for “{self.query}” ({found})"
+        else:
+            context["title"] = "Search articles"
+        context["topics"] = Topic.objects.filter(
+            articles__status=Article.Status.PUBLISHED,
+            articles__published_at__lte=timezone.now(),
+        ).distinct()
+        return context
+
+
+class RobotsView(TemplateView):
+    template_name = "pages/robots.txt"
+    content_type = "text/plain; charset=utf-8"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            sitemap_url=absolute_url(reverse("sitemap")), **kwargs
+        )
+
+
+class FaviconView(RedirectView):
+    """Browsers and crawlers ask for /favicon.ico whatever the page links to."""
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("img/favicon.ico")
 
 
 @never_cache

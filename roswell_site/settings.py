@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sitemaps",
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -409,5 +410,6 @@ CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")
 # The largest hero image staff may upload, in bytes.
 HERO_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 
-# The site's public address, for links in e-mail (no trailing slash).
+# The site's public address (no trailing slash): for links in e-mail, canonical
+# and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
