@@ -1,6 +1,6 @@
 # Two commands for a fresh machine: `make run` serves the site, `make test` tests it.
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check bench
+.PHONY: help run test lint format check audit screenshots bench
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,6 +18,8 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make lint    check the code with ruff"
 	@echo "make format  format the code with ruff"
+	@echo "make audit   HTML checker and Lighthouse on the site built as in production"
+	@echo "make screenshots  regenerate docs/screenshots/ for the README"
 	@echo "make bench   measure the site as in production with wrk (README, Performance)"
 
 $(BIN)/python:
@@ -38,6 +40,13 @@ $(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.requirements
 
+# axe-core (for the browser tests), the Nu Html Checker and Lighthouse, from npm.
+# --ignore-scripts: vnu-jar's install script would download a Java; the
+# machine's Java 17 runs it.
+AUDIT_TOOLS := audit/node_modules/.package-lock.json
+$(AUDIT_TOOLS): audit/package.json audit/package-lock.json
+	npm ci --prefix audit --ignore-scripts --no-audit --no-fund
+
 run: export DJANGO_DEBUG = 1
 run: $(VENV)/.requirements
 	$(BIN)/python manage.py migrate --no-input
@@ -49,7 +58,7 @@ run: $(VENV)/.requirements
 	@echo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.requirements-dev
+test: $(VENV)/.requirements-dev $(AUDIT_TOOLS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.requirements-dev
@@ -59,6 +68,12 @@ lint: $(VENV)/.requirements-dev
 format: $(VENV)/.requirements-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+audit: $(VENV)/.requirements-dev $(AUDIT_TOOLS)
+	$(BIN)/python audit/run_audit.py
+
+screenshots: $(VENV)/.requirements-dev
+	$(BIN)/python audit/screenshots.py
 
 bench: $(VENV)/.requirements
 	$(BIN)/python bench/run.py

@@ -129,6 +129,9 @@ class ConsultationRequestAdmin(CompareVersionAdmin):
     )
     list_per_page = 50
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     def get_queryset(self, request):
         return (
             super()
@@ -179,7 +182,7 @@ class ConsultationRequestAdmin(CompareVersionAdmin):
             return "Delivered"
         if obj.notification_attempts:
             return format_html(
-                '<strong style="color:#ba2121">Not delivered: {} failed {}</strong>',
+                '<span class="request-undelivered">Not delivered: {} failed {}</span>',
                 obj.notification_attempts,
                 "try" if obj.notification_attempts == 1 else "tries",
             )
@@ -196,7 +199,7 @@ class ConsultationRequestAdmin(CompareVersionAdmin):
         days = obj.business_days_waiting()
         if days >= 1:
             return format_html(
-                '<strong style="color:#ba2121">{} business day{}</strong>',
+                '<span class="request-overdue">{} business day{}</span>',
                 days,
                 "" if days == 1 else "s",
             )

@@ -129,6 +129,7 @@ class ConsultationRequestForm(forms.ModelForm):
             "treatment": {
                 "required": "Please choose the treatment you’re interested in."
             },
+            "preferred_time": {"required": "Please choose a time of day for our call."},
             "message": {
                 "max_length": "Please shorten your message to at most %(limit_value)d "
                 "characters (it has %(show_value)d)."

@@ -9,23 +9,13 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 
 from pages.models import Article
+from roswell_site.client_ip import client_address
 
 from .forms import ConsultationRequestForm, issue_form_token
 from .models import ConsultationRequest, Treatment
 
 SESSION_REFERENCE = "bookings_reference"
 SESSION_URGENT = "bookings_urgent"
-
-
-def client_address(request):
-    """The client's address: from the trusted proxy header if one is configured."""
-    header = settings.BOOKINGS_CLIENT_IP_HEADER
-    if header:
-        meta_key = "HTTP_" + header.upper().replace("-", "_")
-        # The proxy appends the address it saw; earlier entries are claims.
-        if forwarded := request.META.get(meta_key, "").split(",")[-1].strip():
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def over_rate_limit(request):

@@ -1,8 +1,25 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
+from django.db import models
 from django.utils import timezone
 from reversion_compare.admin import CompareVersionAdmin
 
 from .models import Article, ClinicDetails, Page, Topic
+
+
+class LabelledFileWidget(AdminFileWidget):
+    """
+    The admin's file input inside a <label>'s reach: Django wraps it in a
+    fieldset whose legend names no input, which screen readers announce unnamed.
+    """
+
+    use_fieldset = False
+
+
+class EditorMedia:
+    # Names the rich-text editor after its field's label, for screen readers.
+    js = ["js/admin-editor.js"]
 
 
 class ReviewDueFilter(admin.SimpleListFilter):
@@ -39,7 +56,13 @@ class ArticleAdmin(CompareVersionAdmin):
     list_filter = ("status", "topics", ReviewDueFilter)
     search_fields = ("title", "summary", "body")
     prepopulated_fields = {"slug": ("title",)}
-    filter_horizontal = ("topics",)
+    # Tick boxes rather than Django's two-list selector, which is harder to use
+    # with a screen reader; there are only a few topics.
+    formfield_overrides = {
+        models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
+        models.ImageField: {"widget": LabelledFileWidget},
+    }
+    Media = EditorMedia
     date_hierarchy = "published_at"
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
@@ -77,6 +100,7 @@ class PageAdmin(CompareVersionAdmin):
     search_fields = ("title", "body")
     prepopulated_fields = {"slug": ("title",)}
     filter_horizontal = ("featured_articles",)
+    Media = EditorMedia
     fieldsets = (
         (None, {"fields": ("title", "slug", "meta_description", "body")}),
         ("Menu", {"fields": ("show_in_navigation", "navigation_order")}),

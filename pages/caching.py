@@ -28,10 +28,13 @@ What makes pages fresh
   and proxies are never told to keep a page beyond that time either.
 - Pages are stored per release (templates, code, requirements and static files),
   so a deploy never serves pages rendered by the code it replaced.
+
+When the cache is unavailable, pages are rendered live for everyone.
 """
 
 import hashlib
 import importlib
+import logging
 import math
 import time
 import uuid
@@ -54,6 +57,8 @@ from django.utils.cache import (
 STATE_KEY = "pages:content-state"
 SOURCE_SUFFIXES = {".py", ".html", ".txt"}
 
+logger = logging.getLogger(__name__)
+
 
 def public_page(view):
     """Mark a view whose GET responses are the same for every anonymous visitor."""
@@ -63,7 +68,14 @@ def public_page(view):
 
 def content_changed(using=None, **kwargs):
     """Render every public page afresh once the current transaction commits."""
-    transaction.on_commit(lambda: cache.delete(STATE_KEY), using=using)
+    transaction.on_commit(forget_content_state, using=using)
+
+
+def forget_content_state():
+    try:
+        cache.delete(STATE_KEY)
+    except Exception:  # the change is saved; only the cache could not be told
+        logger.exception("The cache is unavailable: pages may show old content")
 
 
 def m2m_content_changed(action, using=None, **kwargs):
@@ -160,7 +172,11 @@ class PageLookup:
             return None
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             return None
-        return cls(request)
+        try:
+            return cls(request)
+        except Exception:  # whatever failed, a live page is better than none
+            logger.warning("The cache is unavailable: pages are served live")
+            return None
 
     def cached_response(self):
         if not self.entry or self.entry["version"] != self.state["version"]:
@@ -183,7 +199,10 @@ class PageLookup:
                 "headers": dict(response.items()),
                 "content": response.content,
             }
-            cache.set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
+            try:
+                cache.set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
+            except Exception:  # the page is rendered: send it all the same
+                logger.warning("The cache is unavailable: this page is not kept")
         add_sharing_headers(response, self.state)
 
 

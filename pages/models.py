@@ -2,9 +2,10 @@ import html
 import re
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 from django_prose_editor.fields import ProseEditorField, create_sanitizer
 
 from .images import webp_renditions
@@ -132,6 +133,33 @@ class ArticleQuerySet(models.QuerySet):
 
     def review_overdue(self):
         return self.filter(next_review_due__lt=timezone.localdate())
+
+    def search(self, terms):
+        """
+        Articles matching the words typed, best first. PostgreSQL ranks them by
+        full-text search (title above summary above body, English word stems);
+        elsewhere every word must appear somewhere in the article.
+        """
+        if connections[self.db].vendor == "postgresql":
+            query = SearchQuery(terms, config="english", search_type="websearch")
+            vector = (
+                SearchVector("title", weight="A", config="english")
+                + SearchVector("summary", weight="B", config="english")
+                + SearchVector("body", weight="C", config="english")
+            )
+            return (
+                self.annotate(document=vector, rank=SearchRank(vector, query))
+                .filter(document=query)
+                .order_by("-rank", "-published_at")
+            )
+        matches_every_word = Q()
+        for word in terms.split():
+            matches_every_word &= (
+                Q(title__icontains=word)
+                | Q(summary__icontains=word)
+                | Q(body__icontains=word)
+            )
+        return self.filter(matches_every_word)
 
 
 class Article(BodyWithContents, models.Model):
@@ -352,6 +380,12 @@ class Page(BodyWithContents, models.Model):
         if self.slug == self.HOME_SLUG:
             return reverse("pages:home")
         return reverse("pages:page", kwargs={"slug": self.slug})
+
+    @property
+    def description_for_search(self):
+        """The meta description, or the start of the text when staff left it empty."""
+        text = " ".join(html.unescape(strip_tags(self.body)).split())
+        return self.meta_description or Truncator(text).chars(META_DESCRIPTION_LENGTH)
 
 
 class ClinicDetails(models.Model):

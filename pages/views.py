@@ -1,8 +1,20 @@
 from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.views.generic import DetailView, ListView, TemplateView
+from django.template.defaultfilters import pluralize
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.generic import DetailView, ListView, RedirectView, TemplateView
 
-from .models import Article, Page, Topic
+from . import structured_data
+from .models import Article, ClinicDetails, Page, Topic
+from .seo import absolute_url
+
+SEARCH_MAX_LENGTH = 200
 
 
 def can_preview(request):
@@ -12,6 +24,17 @@ def can_preview(request):
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return False
     return request.user.is_active and request.user.is_staff
+
+
+def clinic_context():
+    """
+    The clinic's details, and the clinic as a MedicalClinic once staff have
+    entered them. Passed to the template as "clinic", the record also serves the
+    header and footer, so that it is read once.
+    """
+    clinic = ClinicDetails.load()
+    data = [structured_data.medical_clinic(clinic)] if clinic.pk else []
+    return {"clinic": clinic, "structured_data": data}
 
 
 class VisibleArticlesMixin:
@@ -32,6 +55,7 @@ class HomeView(TemplateView):
             page=page,
             featured_articles=featured,
             latest_articles=Article.objects.published().exclude(pk__in=featured)[:3],
+            **clinic_context(),
             **kwargs,
         )
 
@@ -44,7 +68,22 @@ class ArticleListView(ListView):
 
 
 class ArticleDetailView(VisibleArticlesMixin, DetailView):
-    pass
+    def get_context_data(self, **kwargs):
+        article = self.object
+        # Also the header and footer's: read once.
+        clinic = ClinicDetails.load()
+        return super().get_context_data(
+            clinic=clinic,
+            structured_data=[
+                structured_data.medical_web_page(article, clinic),
+                structured_data.breadcrumb_list(
+                    ("Home", reverse("pages:home")),
+                    ("Articles", reverse("pages:article_list")),
+                    (article.title, article.get_absolute_url()),
+                ),
+            ],
+            **kwargs,
+        )
 
 
 class TopicDetailView(ListView):
@@ -66,3 +105,70 @@ class PageDetailView(DetailView):
         if kwargs["slug"] == Page.HOME_SLUG:
             return redirect("pages:home", permanent=True)
         return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        if self.object.show_clinic_details:
+            kwargs |= clinic_context()
+        return super().get_context_data(**kwargs)
+
+
+class SearchView(ListView):
+    """Published articles matching the words in ?q=, best first."""
+
+    template_name = "pages/search.html"
+    paginate_by = 10
+
+    def get_queryset(self):
+        self.query = " ".join(self.request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+        if not self.query:
+            return Article.objects.none()
+        return Article.objects.published().search(self.query).prefetch_related("topics")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(query=self.query, **kwargs)
+        if self.query:
+            # The title is what a screen reader reads first on the new page.
+            count = context["paginator"].count
+            found = f"{count} article{pluralize(count)}" if count else "nothing found"
+            context["title"] = f"Search results for “{self.query}” ({found})"
+        else:
+            context["title"] = "Search articles"
+        context["topics"] = Topic.objects.filter(
+            articles__status=Article.Status.PUBLISHED,
+            articles__published_at__lte=timezone.now(),
+        ).distinct()
+        return context
+
+
+class RobotsView(TemplateView):
+    template_name = "pages/robots.txt"
+    content_type = "text/plain; charset=utf-8"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            sitemap_url=absolute_url(reverse("sitemap")), **kwargs
+        )
+
+
+class FaviconView(RedirectView):
+    """Browsers and crawlers ask for /favicon.ico whatever the page links to."""
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("img/favicon.ico")
+
+
+@never_cache
+def healthz(request):
+    """For load balancers: 200 when the database and cache answer, else 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        cache.set("healthz", "ok", timeout=10)
+        healthy = cache.get("healthz") == "ok"
+    except Exception:  # any failure of either means: send no traffic here
+        healthy = False
+    return HttpResponse(
+        "ok\n" if healthy else "unavailable\n",
+        status=200 if healthy else 503,
+        content_type="text/plain",
+    )

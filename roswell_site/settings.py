@@ -4,7 +4,7 @@ Settings for the Roswell Infusions site.
 Everything that differs between a laptop and a server comes from the environment
 (see the README's "Configuration" section). Production is the default: debug is
 opt-in with DJANGO_DEBUG=1, and without it the site refuses to start unless
-DJANGO_SECRET_KEY is set.
+DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL are set.
 """
 
 import os
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,23 @@ def env_list(name, default=""):
 # 1. Django core
 
 DEBUG = env_bool("DJANGO_DEBUG")
+
+if not DEBUG and (
+    missing := [
+        name
+        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+        if not os.environ.get(name, "").strip()
+    ]
+):
+    raise ImproperlyConfigured(
+        f"Missing environment variable(s): {', '.join(missing)}. Production needs "
+        "them all (see the README's Configuration section); for local development "
+        "set DJANGO_DEBUG=1 instead."
+    )
+
+# Served over HTTPS (directly or behind a TLS-terminating proxy): secure cookies,
+# HSTS and redirects to https. On by default in production.
+HTTPS = env_bool("DJANGO_HTTPS", default=not DEBUG)
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
@@ -68,6 +86,16 @@ DATABASES = {
     )
 }
 
+AUTHENTICATION_BACKENDS = [
+    # First, so that locked-out users are refused before their password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+CSRF_COOKIE_HTTPONLY = True
+
+CSRF_COOKIE_SECURE = HTTPS
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DEFAULT_FROM_EMAIL = os.environ.get(
@@ -77,11 +105,12 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 INSTALLED_APPS = [
     "pages",
     "bookings",
-    "django.contrib.admin",
+    "roswell_site.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sitemaps",
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -90,9 +119,40 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "reversion",
     "reversion_compare",
+    "axes",
 ]
 
 LANGUAGE_CODE = "en-us"
+
+# One line per event on the console, each with the id of the request or task it
+# belongs to; the process manager (systemd, Docker) collects the output.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context_id": {"()": "roswell_site.request_id.ContextIdFilter"}},
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(context_id)s] %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context_id"],
+            "formatter": "line",
+        }
+    },
+    "root": {
+        "handlers": ["console"],
+        "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
+    },
+    "loggers": {
+        # django-axes announces itself at every start; its warnings still show.
+        "axes": {"level": "WARNING"},
+        # Two lines per task; roswell_site.request_id logs one instead.
+        "django.tasks": {"level": "WARNING"},
+    },
+}
 
 # Console back end for `make run`; SMTP from the environment everywhere else.
 MAILERS = {
@@ -119,7 +179,10 @@ MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 
 MIDDLEWARE = [
+    "roswell_site.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Answers If-None-Match with 304, for cached pages too.
     "django.middleware.http.ConditionalGetMiddleware",
@@ -133,29 +196,91 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "reversion.middleware.RevisionMiddleware",
+    # Last, so it sees the outcome of every login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "roswell_site.urls"
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it in the environment, or set "
-            "DJANGO_DEBUG=1 for local development."
-        )
-    SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - debug only
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or (
+    "django-insecure-development-only-key"  # noqa: S105 - reached only with debug on
+)
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# No inline scripts on the site; the admin's few carry a per-response nonce.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    # Bootstrap draws some icons as data: SVG images.
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+}
+
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD")
+
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (deploy/nginx).
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY") else None
+)
+
+# Load balancers check health over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+
+SECURE_SSL_REDIRECT = HTTPS
 
 SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Staff are logged out after this much inactivity; every request renews it.
+SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_IDLE_MINUTES", "30")) * 60
+
+SESSION_COOKIE_SECURE = HTTPS
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+SESSION_SAVE_EVERY_REQUEST = True
+
+# HSTS preload is a commitment the clinic makes deliberately (DJANGO_HSTS_PRELOAD).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]
+
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 
 STATIC_URL = "/static/"
 
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploaded pictures: local disk, or S3-compatible storage shared by all servers.
+    "default": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": os.environ["DJANGO_MEDIA_S3_BUCKET"],
+                "endpoint_url": os.environ.get("DJANGO_MEDIA_S3_ENDPOINT_URL") or None,
+                "region_name": os.environ.get("DJANGO_MEDIA_S3_REGION") or None,
+                "custom_domain": os.environ.get("DJANGO_MEDIA_S3_CUSTOM_DOMAIN")
+                or None,
+                "file_overwrite": False,
+                "querystring_auth": False,
+            },
+        }
+        if os.environ.get("DJANGO_MEDIA_S3_BUCKET")
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -185,6 +310,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.csp",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -216,9 +342,41 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # 3. Third-party
 
+# Ten wrong passwords for one account, or from one address, lock it for an hour
+# or until a superuser unlocks it (admin: Axes > Access attempts, or
+# `manage.py axes_reset_username NAME`).
+AXES_CLIENT_IP_CALLABLE = "roswell_site.client_ip.client_address"
+
+AXES_COOLOFF_TIME = int(os.environ.get("DJANGO_LOCKOUT_HOURS", "1"))
+
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "10"))
+
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+AXES_RESET_ON_SUCCESS = True
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 
 PHONENUMBER_DEFAULT_REGION = os.environ.get("BOOKINGS_PHONE_REGION", "US")
 
@@ -228,9 +386,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # 4. Project
 
-# The header set by the reverse proxy in front of the site that holds the
-# client's address (e.g. X-Real-IP); unset, the connection's address is used.
-BOOKINGS_CLIENT_IP_HEADER = os.environ.get("BOOKINGS_CLIENT_IP_HEADER", "")
+# The admin's address, e.g. "clinic-staff/"; something less guessable than the
+# default keeps most password-guessing robots away.
+ADMIN_PATH = os.environ.get("DJANGO_ADMIN_PATH", "admin/").strip("/") + "/"
 
 # Name, e-mail and phone in the staff notification; treatment and message never.
 BOOKINGS_EMAIL_CONTACT_DETAILS = env_bool("BOOKINGS_EMAIL_CONTACT_DETAILS")
@@ -253,6 +411,10 @@ BOOKINGS_RATE_LIMIT_PER_HOUR = int(os.environ.get("BOOKINGS_RATE_LIMIT_PER_HOUR"
 # Requests older than this are deleted by `manage.py purge_consultation_requests`.
 BOOKINGS_RETENTION_DAYS = int(os.environ.get("BOOKINGS_RETENTION_DAYS", "730"))
 
+# The header set by the reverse proxy in front of the site that holds the
+# client's address (e.g. X-Real-IP); unset, the connection's address is used.
+CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")
+
 # The largest hero image staff may upload, in bytes.
 HERO_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 
@@ -269,5 +431,6 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
     os.environ.get("PAGES_HTTP_STALE_WHILE_REVALIDATE", "300")
 )
 
-# The site's public address, for links in e-mail (no trailing slash).
+# The site's public address (no trailing slash): for links in e-mail, canonical
+# and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

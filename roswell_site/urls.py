@@ -1,13 +1,25 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-admin.site.site_header = "Roswell Infusions: site administration"
-admin.site.site_title = "Roswell Infusions admin"
+from bookings.sitemaps import ConsultationSitemap
+from pages.sitemaps import ArticleListSitemap, ArticleSitemap, PageSitemap, TopicSitemap
+from pages.views import healthz
+
+sitemaps = {
+    "pages": PageSitemap,
+    "article-list": ArticleListSitemap,
+    "articles": ArticleSitemap,
+    "topics": TopicSitemap,
+    "consultation": ConsultationSitemap,
+}
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path(settings.ADMIN_PATH, admin.site.urls),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("", include("bookings.urls")),
     path("", include("pages.urls")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),

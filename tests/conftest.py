@@ -24,7 +24,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+# axe-core from the npm package in audit/ (`npm ci --prefix audit`; make test does it).
+AXE_SCRIPT = ROOT / "audit" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 def in_ci():
@@ -131,11 +135,44 @@ def starter_content(db):
 def browser_type_launch_args():
     """Debian's Chromium, never a downloaded browser."""
     if not shutil.which(CHROMIUM):
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-        if in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """Tests inject axe-core into pages, whatever the site's CSP allows."""
+    return browser_context_args | {"bypass_csp": True}
+
+
+def skip_or_fail(reason):
+    if in_ci():
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def axe_violations():
+    """
+    A function that runs axe-core with the WCAG 2.0/2.1/2.2 A and AA rules on a
+    Playwright page and returns its violations, one readable line each.
+    """
+    if not AXE_SCRIPT.exists():
+        skip_or_fail(f"{AXE_SCRIPT} missing: run `npm ci --prefix audit`")
+
+    def run(page):
+        page.add_script_tag(path=AXE_SCRIPT)
+        results = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+            WCAG_TAGS,
+        )
+        return [
+            f"{violation['id']}: {violation['help']} at "
+            + ", ".join(str(node["target"]) for node in violation["nodes"])
+            for violation in results["violations"]
+        ]
+
+    return run
 
 
 @pytest.fixture(scope="session")

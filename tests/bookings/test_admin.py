@@ -133,7 +133,7 @@ def test_request_waiting_over_a_business_day_stands_out(admin_client, requests_m
     html = admin_client.get(LIST_URL).text
 
     assert "business day" in html
-    assert 'style="color:#ba2121"' in html
+    assert 'class="request-overdue"' in html
 
 
 def test_staff_log_contact_attempts_and_move_through_the_workflow(

@@ -274,7 +274,7 @@ def test_rate_limit_trusts_only_the_configured_proxy_header(form_data, settings)
     other = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="2.2.2.2")
     assert other.post(URL, form_data()).status_code == 429
 
-    settings.BOOKINGS_CLIENT_IP_HEADER = "X-Real-IP"
+    settings.CLIENT_IP_HEADER = "X-Real-IP"
     assert (
         Client(REMOTE_ADDR=proxy, HTTP_X_REAL_IP="3.3.3.3")
         .post(URL, form_data())

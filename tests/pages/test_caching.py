@@ -347,3 +347,29 @@ def test_a_deploy_that_changes_a_template_starts_a_new_cache(settings, tmp_path)
         assert release() != before
     finally:
         release.cache_clear()
+
+
+@pytest.fixture
+def cache_down(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "roswell_site.redis_cache.RedisCache",
+            # Nothing listens here: the cache is unreachable.
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+
+def test_pages_are_served_live_when_the_cache_is_down(client, site, cache_down):
+    for url in PUBLIC_URLS:
+        assert client.get(url).status_code == 200
+    Article.objects.update(title="Renamed behind the cache")
+    assert "Renamed behind the cache" in client.get("/articles/fibro-relief/").text
+
+
+def test_content_is_saved_when_the_cache_is_down(site, committed, cache_down):
+    with committed():
+        site["article"].title = "Saved all the same"
+        site["article"].save()
+
+    assert Article.objects.get().title == "Saved all the same"

@@ -1,0 +1,75 @@
+"""
+`make screenshots`: pictures of the site for the README, in docs/screenshots/.
+
+The home page, an article, the consultation form with its errors and the
+admin's article editor, each at a phone's width (375 px) and a desktop's
+(1280 px), taken in Debian's Chromium from the site served as in production.
+"""
+
+import os
+import re
+import sys
+
+from playwright.sync_api import expect, sync_playwright
+from production_site import ROOT, production_site
+
+FOLDER = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+WIDTHS = {
+    "phone": {"width": 375, "height": 812},
+    "desktop": {"width": 1280, "height": 900},
+}
+ARTICLE = "/articles/ketamine-therapy-for-fibromyalgia/"
+
+
+def log_in(page, site):
+    page.goto(site.url + "/admin/login/")
+    page.get_by_label("Username").fill(site.staff_username)
+    page.get_by_label("Password").fill(site.staff_password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def take(page, name, width_name):
+    path = FOLDER / f"{name}-{width_name}.png"
+    page.screenshot(path=path)
+    print(path.relative_to(ROOT))
+
+
+def main():
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    with production_site() as site, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        for width_name, viewport in WIDTHS.items():
+            page = browser.new_page(viewport=viewport)
+            page.goto(site.url + "/")
+            take(page, "home", width_name)
+            page.goto(site.url + ARTICLE)
+            take(page, "article", width_name)
+            page.goto(site.url + "/consultation/")
+            page.get_by_role("button", name="Send my request").click()
+            expect(page.locator("#error-summary")).to_be_focused()
+            take(page, "consultation-errors", width_name)
+            log_in(page, site)
+            page.goto(site.url + "/admin/pages/article/")
+            page.get_by_role("link", name=re.compile("^Ketamine Therapy")).click()
+            expect(page.locator(".ProseMirror[contenteditable=true]")).to_be_visible()
+            take(page, "admin-article-editor", width_name)
+            page.close()
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+import logging
+
+from bookings.models import ConsultationRequest
+from tests.bookings.conftest import run_worker
+
+
+def test_a_consultation_request_and_failed_mail_log_no_patient_data(
+    client, form_data, smtp_server, caplog
+):
+    smtp_server.stop()
+    with caplog.at_level(logging.DEBUG):
+        client.post(
+            "/consultation/",
+            form_data(message="I want to die, the pain is too much"),
+        )
+        run_worker()
+
+    reference = ConsultationRequest.objects.get().reference
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"Notification for {reference} failed" in logged
+    for patient_data in (
+        "Maria",
+        "Lopez",
+        "maria@example.org",
+        "555",
+        "fibromyalgia",
+        "want to die",
+    ):
+        assert patient_data not in logged

@@ -1,0 +1,119 @@
+import pytest
+
+from tests.roswell_site.conftest import production_env
+
+
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"]
+)
+def test_production_refuses_to_start_without_required_settings(run_manage, missing):
+    result = run_manage("check", env=production_env(**{missing: None}))
+
+    assert result.returncode != 0
+    assert f"Missing environment variable(s): {missing}" in result.stderr
+
+
+def test_all_missing_settings_are_named_at_once(run_manage):
+    env = production_env(
+        DJANGO_SECRET_KEY=None, DJANGO_ALLOWED_HOSTS=None, DATABASE_URL=None
+    )
+
+    result = run_manage("check", env=env)
+
+    assert "DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL" in result.stderr
+
+
+def test_debug_needs_no_settings(run_manage):
+    env = production_env(
+        DJANGO_DEBUG="1",
+        DJANGO_SECRET_KEY=None,
+        DJANGO_ALLOWED_HOSTS=None,
+        DATABASE_URL=None,
+    )
+
+    assert run_manage("check", env=env).returncode == 0
+
+
+def test_check_deploy_is_clean_in_production_configuration(run_manage):
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=production_env()
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_cookies_and_sessions(run_manage):
+    script = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY, "
+        "s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE, s.SESSION_COOKIE_AGE, "
+        "s.SESSION_SAVE_EVERY_REQUEST, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS)"
+    )
+
+    result = run_manage("shell", "--no-imports", "-c", script, env=production_env())
+
+    assert result.stdout.split() == [
+        "True",
+        "True",
+        "True",
+        "True",
+        "Lax",
+        "Lax",
+        "1800",
+        "True",
+        "True",
+        "31536000",
+    ]
+
+
+def test_admin_path_is_configurable(run_manage):
+    script = "from django.urls import reverse; print(reverse('admin:index'))"
+
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env=production_env(DJANGO_ADMIN_PATH="clinic-staff"),
+    )
+
+    assert result.stdout.strip() == "/clinic-staff/"
+
+
+def test_redis_url_switches_the_cache_to_redis(run_manage):
+    script = (
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    )
+
+    default = run_manage("shell", "--no-imports", "-c", script, env=production_env())
+    redis = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env=production_env(REDIS_URL="redis://127.0.0.1:6379/3"),
+    )
+
+    assert default.stdout.strip().endswith("DatabaseCache")
+    assert redis.stdout.strip().endswith("RedisCache")
+
+
+def test_s3_bucket_switches_media_storage(run_manage):
+    script = (
+        "from django.core.files.storage import storages; "
+        "print(type(storages['default']).__name__)"
+    )
+
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env=production_env(
+            DJANGO_MEDIA_S3_BUCKET="clinic-media",
+            DJANGO_MEDIA_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+        ),
+    )
+
+    assert result.stdout.strip() == "S3Storage"
