@@ -48,6 +48,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
+from django.middleware.csp import get_nonce
 from django.utils.cache import (
     add_never_cache_headers,
     patch_cache_control,
@@ -156,6 +157,7 @@ class PageLookup:
     """One anonymous GET of a public page: its cached copy, or where to keep it."""
 
     def __init__(self, request):
+        self.request = request
         address = request.build_absolute_uri().encode()
         self.key = f"pages:page:{release()}:{hashlib.sha256(address).hexdigest()}"
         self.is_get = request.method == "GET"
@@ -191,6 +193,9 @@ class PageLookup:
             return
         # Whatever it varies on (a cookie, an encoding), it is not one page for all.
         if response.has_header("Vary"):
+            return
+        # A CSP nonce in the page only matches this response's header.
+        if get_nonce(self.request):
             return
         if self.is_get:
             set_response_etag(response)

@@ -373,3 +373,14 @@ def test_content_is_saved_when_the_cache_is_down(site, committed, cache_down):
         site["article"].save()
 
     assert Article.objects.get().title == "Saved all the same"
+
+
+@pytest.mark.urls("tests.pages.urls_with_nonce")
+def test_page_with_a_csp_nonce_is_never_shared(client, db):
+    first = client.get("/inline/")
+    second = client.get("/inline/")
+
+    nonces = [re.search(r'nonce="([^"]+)"', r.text).group(1) for r in (first, second)]
+    assert nonces[0] != nonces[1]
+    for response, nonce in zip((first, second), nonces, strict=True):
+        assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
