@@ -82,14 +82,22 @@ TARGET_GOALS = {
     "render-blocking scripts": "0",
 }
 
-ENV = os.environ | {
+STATIC_ROOT = OUTPUT.parent / "static"
+ENV = {
+    key: value
+    for key, value in os.environ.items()
+    if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "BOOKINGS_"))
+} | {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-    "DJANGO_DEBUG": "0",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "DJANGO_SITE_URL": ORIGIN,
+    # Plain HTTP on loopback: no redirect to https.
+    "DJANGO_HTTPS": "0",
     "DATABASE_URL": DATABASE_URL,
     "REDIS_URL": REDIS_URL,
     "DJANGO_TASKS": "database",
     "DJANGO_MEDIA_ROOT": str(OUTPUT.parent / "media"),
+    "DJANGO_STATIC_ROOT": str(STATIC_ROOT),
     # Every POST comes from 127.0.0.1 and is sent by a machine at once.
     "BOOKINGS_RATE_LIMIT_PER_HOUR": "1000000000",
     "BOOKINGS_MIN_FILL_SECONDS": "0",
@@ -150,7 +158,7 @@ def prepare_site():
     manage("collectstatic", "--no-input")
     manage("load_starter_content")
     say(" ", helper("seed").strip())
-    static_copy = ROOT / "staticfiles" / STATIC_COPY
+    static_copy = STATIC_ROOT / STATIC_COPY
     say("  static copy of the article page:", helper("baseline", ARTICLE, static_copy))
     return static_copy
 
