@@ -61,6 +61,18 @@ SOURCE_SUFFIXES = {".py", ".html", ".txt"}
 logger = logging.getLogger(__name__)
 
 
+class CacheUnavailable(Exception):
+    pass
+
+
+def from_cache(operation, *args):
+    """A cache operation: if the cache fails in any way, CacheUnavailable."""
+    try:
+        return operation(*args)
+    except Exception as error:  # Redis and the database cache fail differently
+        raise CacheUnavailable from error
+
+
 def public_page(view):
     """Mark a view whose GET responses are the same for every anonymous visitor."""
     view.public_page = True
@@ -72,16 +84,16 @@ def content_changed(using=None, **kwargs):
     transaction.on_commit(forget_content_state, using=using)
 
 
-def forget_content_state():
-    try:
-        cache.delete(STATE_KEY)
-    except Exception:  # the change is saved; only the cache could not be told
-        logger.exception("The cache is unavailable: pages may show old content")
-
-
 def m2m_content_changed(action, using=None, **kwargs):
     if action.startswith("post_"):
         content_changed(using=using)
+
+
+def forget_content_state():
+    try:
+        from_cache(cache.delete, STATE_KEY)
+    except CacheUnavailable:  # the change is saved; only the cache missed it
+        logger.exception("The cache is unavailable: pages may show old content")
 
 
 def connect_content_signals():
@@ -110,7 +122,7 @@ def current_content_state(state):
     next_publication = state and state["next_publication"]
     if state is None or (next_publication and next_publication <= time.time()):
         state = new_content_state()
-        cache.set(STATE_KEY, state, settings.PAGES_CACHE_TIMEOUT)
+        from_cache(cache.set, STATE_KEY, state, settings.PAGES_CACHE_TIMEOUT)
     return state
 
 
@@ -118,23 +130,24 @@ def current_content_state(state):
 def release():
     """A fingerprint of what renders pages here, so a deploy starts a new cache."""
     base = Path(settings.BASE_DIR)
-    sources = [
-        base / "requirements.txt",
-        Path(settings.STATIC_ROOT) / "staticfiles.json",
-    ]
     folders = [Path(folder) for folder in settings.TEMPLATES[0]["DIRS"]]
     folders += [Path(app.path) for app in apps.get_app_configs()]
     folders.append(Path(importlib.import_module(settings.ROOT_URLCONF).__file__).parent)
-    for folder in folders:
-        # The project's own folders; installed packages are in requirements.txt.
-        if folder.parent == base:
-            sources += [
-                path for path in folder.rglob("*") if path.suffix in SOURCE_SUFFIXES
-            ]
+    # The project's own folders; installed packages are in requirements.txt.
+    sources = {
+        str(path.relative_to(base)): path
+        for folder in folders
+        if folder.parent == base
+        for path in folder.rglob("*")
+        if path.suffix in SOURCE_SUFFIXES
+    }
+    sources["requirements.txt"] = base / "requirements.txt"
+    # Wherever STATIC_ROOT is, its manifest names every static file's version.
+    sources["staticfiles.json"] = Path(settings.STATIC_ROOT) / "staticfiles.json"
     digest = hashlib.sha256()
-    for path in sorted(set(sources)):
+    for name, path in sorted(sources.items()):
         if path.is_file():
-            digest.update(str(path.relative_to(base)).encode())
+            digest.update(name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -161,7 +174,7 @@ class PageLookup:
         address = request.build_absolute_uri().encode()
         self.key = f"pages:page:{release()}:{hashlib.sha256(address).hexdigest()}"
         self.is_get = request.method == "GET"
-        found = cache.get_many([STATE_KEY, self.key])
+        found = from_cache(cache.get_many, [STATE_KEY, self.key])
         self.state = current_content_state(found.get(STATE_KEY))
         self.entry = found.get(self.key)
 
@@ -176,7 +189,7 @@ class PageLookup:
             return None
         try:
             return cls(request)
-        except Exception:  # whatever failed, a live page is better than none
+        except CacheUnavailable:
             logger.warning("The cache is unavailable: pages are served live")
             return None
 
@@ -205,8 +218,8 @@ class PageLookup:
                 "content": response.content,
             }
             try:
-                cache.set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
-            except Exception:  # the page is rendered: send it all the same
+                from_cache(cache.set, self.key, entry, settings.PAGES_CACHE_TIMEOUT)
+            except CacheUnavailable:  # the page is rendered: send it all the same
                 logger.warning("The cache is unavailable: this page is not kept")
         add_sharing_headers(response, self.state)
 

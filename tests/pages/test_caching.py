@@ -331,22 +331,35 @@ def test_each_visitor_gets_a_form_of_their_own(client, site):
     assert form_token() != form_token()
 
 
-def test_a_deploy_that_changes_a_template_starts_a_new_cache(settings, tmp_path):
-    templates = tmp_path / "templates"
-    templates.mkdir()
+@pytest.fixture
+def project(settings, tmp_path):
+    """A project folder with one template, and static files collected elsewhere."""
+    templates = tmp_path / "project" / "templates"
+    templates.mkdir(parents=True)
     (templates / "base.html").write_text("<title>Before</title>")
-    settings.BASE_DIR = tmp_path
-    settings.STATIC_ROOT = tmp_path / "staticfiles"
+    static_root = tmp_path / "srv" / "static"
+    static_root.mkdir(parents=True)
+    (static_root / "staticfiles.json").write_text('{"paths": {"site.css": "a1"}}')
+    settings.BASE_DIR = tmp_path / "project"
+    settings.STATIC_ROOT = static_root
     settings.TEMPLATES = [settings.TEMPLATES[0] | {"DIRS": [templates]}]
     release.cache_clear()
-    try:
-        before = release()
-        (templates / "base.html").write_text("<title>After</title>")
-        release.cache_clear()
+    yield {
+        "template": templates / "base.html",
+        "manifest": static_root / "staticfiles.json",
+    }
+    release.cache_clear()
 
-        assert release() != before
-    finally:
-        release.cache_clear()
+
+@pytest.mark.parametrize("changed", ["template", "manifest"])
+def test_a_deploy_that_changes_templates_or_static_files_starts_a_new_cache(
+    project, changed
+):
+    before = release()
+    project[changed].write_text(project[changed].read_text().replace("e", "E"))
+    release.cache_clear()
+
+    assert release() != before
 
 
 @pytest.fixture
