@@ -1,6 +1,6 @@
 # Two commands for a fresh machine: `make run` serves the site, `make test` tests it.
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check audit screenshots
+.PHONY: help run test lint format check audit screenshots bench
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +20,7 @@ help:
 	@echo "make format  format the code with ruff"
 	@echo "make audit   HTML checker and Lighthouse on the site built as in production"
 	@echo "make screenshots  regenerate docs/screenshots/ for the README"
+	@echo "make bench   measure the site as in production with wrk (README, Performance)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON_FOR_VENV)" ]; then \
@@ -73,3 +74,6 @@ audit: $(VENV)/.requirements-dev $(AUDIT_TOOLS)
 
 screenshots: $(VENV)/.requirements-dev
 	$(BIN)/python audit/screenshots.py
+
+bench: $(VENV)/.requirements
+	$(BIN)/python bench/run.py

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
 from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 
 from pages.models import Article
@@ -31,6 +33,9 @@ def over_rate_limit(request):
     return count > settings.BOOKINGS_RATE_LIMIT_PER_HOUR
 
 
+# Each form carries its own one-time token, and the thanks page a patient's
+# reference: neither may be kept by a browser or proxy cache.
+@method_decorator(never_cache, name="dispatch")
 class ConsultationRequestView(FormView):
     template_name = "bookings/request_form.html"
     form_class = ConsultationRequestForm
@@ -48,6 +53,8 @@ class ConsultationRequestView(FormView):
     def treatment_from_article(self):
         """The treatment matching a topic of the article the patient came from."""
         slug = self.request.GET.get("article", "")
+        if not slug:
+            return None
         article = Article.objects.published().filter(slug=slug).first()
         if article is None:
             return None
@@ -74,6 +81,7 @@ class ConsultationRequestView(FormView):
         return redirect("bookings:thanks")
 
 
+@method_decorator(never_cache, name="dispatch")
 class ThanksView(TemplateView):
     template_name = "bookings/thanks.html"
 

@@ -18,6 +18,8 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, slugify
 from django_prose_editor.fields import ProseEditorField, create_sanitizer
 
+from .images import webp_renditions
+
 # What the editor offers is also exactly what the server keeps: the allowlist
 # of tags and attributes is generated from this list, so whatever a browser
 # sends, scripts, event handlers, inline styles and javascript: links are gone.
@@ -36,6 +38,9 @@ BODY_EXTENSIONS = {
 sanitize_body = create_sanitizer(BODY_EXTENSIONS)
 
 META_DESCRIPTION_LENGTH = 160
+
+# Widths of the hero image's WebP copies: phones to large screens at 2x.
+HERO_IMAGE_WIDTHS = (400, 800, 1200, 1600)
 
 TOC_HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.DOTALL)
 
@@ -120,6 +125,12 @@ class ArticleQuerySet(models.QuerySet):
             status=Article.Status.PUBLISHED, published_at__lte=timezone.now()
         )
 
+    def scheduled(self):
+        """Published articles whose publication date is still to come."""
+        return self.filter(
+            status=Article.Status.PUBLISHED, published_at__gt=timezone.now()
+        )
+
     def review_overdue(self):
         return self.filter(next_review_due__lt=timezone.localdate())
 
@@ -184,6 +195,12 @@ class Article(BodyWithContents, models.Model):
         help_text="Describe the picture for people who cannot see it. Required when "
         "there is a picture.",
     )
+    hero_image_renditions = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="The picture's WebP copies in several widths, made when it is saved.",
+    )
     topics = models.ManyToManyField(Topic, blank=True, related_name="articles")
     status = models.CharField(
         max_length=10,
@@ -239,7 +256,17 @@ class Article(BodyWithContents, models.Model):
     def save(self, *args, **kwargs):
         self.body = sanitize_body(self.body)
         self.date_if_published_now()
+        if not self.hero_image:
+            self.hero_image_renditions = {}
         super().save(*args, **kwargs)
+        # The upload is stored by the save above, under its final name.
+        if self.hero_image and self.hero_image_renditions.get("source") != str(
+            self.hero_image.name
+        ):
+            self.hero_image_renditions = webp_renditions(
+                self.hero_image, HERO_IMAGE_WIDTHS
+            )
+            super().save(update_fields=["hero_image_renditions"])
 
     def get_absolute_url(self):
         return reverse("pages:article", kwargs={"slug": self.slug})
@@ -269,6 +296,21 @@ class Article(BodyWithContents, models.Model):
     @property
     def is_scheduled(self):
         return self.status == self.Status.PUBLISHED and not self.is_public
+
+    @cached_property
+    def hero_picture(self):
+        """The hero image's WebP copies for an <img>, or None without a picture."""
+        renditions = self.hero_image_renditions.get("renditions")
+        if not self.hero_image or not renditions:
+            return None
+        url = self.hero_image.storage.url
+        widest = renditions[-1]
+        return {
+            "src": url(widest["name"]),
+            "srcset": ", ".join(f"{url(r['name'])} {r['width']}w" for r in renditions),
+            "width": widest["width"],
+            "height": widest["height"],
+        }
 
     def related_articles(self, limit=3):
         return (

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse
@@ -18,13 +19,22 @@ SEARCH_MAX_LENGTH = 200
 
 def can_preview(request):
     """Staff who are logged in may see drafts and scheduled articles."""
+    # Without a session cookie nobody is logged in; looking at request.user would
+    # make the page vary on cookies, and no cache could share it.
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
     return request.user.is_active and request.user.is_staff
 
 
-def clinic_structured_data():
-    """The clinic as a MedicalClinic, once staff have entered its details."""
+def clinic_context():
+    """
+    The clinic's details, and the clinic as a MedicalClinic once staff have
+    entered them. Passed to the template as "clinic", the record also serves the
+    header and footer, so that it is read once.
+    """
     clinic = ClinicDetails.load()
-    return [structured_data.medical_clinic(clinic)] if clinic.pk else []
+    data = [structured_data.medical_clinic(clinic)] if clinic.pk else []
+    return {"clinic": clinic, "structured_data": data}
 
 
 class VisibleArticlesMixin:
@@ -45,7 +55,7 @@ class HomeView(TemplateView):
             page=page,
             featured_articles=featured,
             latest_articles=Article.objects.published().exclude(pk__in=featured)[:3],
-            structured_data=clinic_structured_data(),
+            **clinic_context(),
             **kwargs,
         )
 
@@ -54,15 +64,18 @@ class ArticleListView(ListView):
     paginate_by = 10
 
     def get_queryset(self):
-        return Article.objects.published().prefetch_related("topics")
+        return Article.objects.published()
 
 
 class ArticleDetailView(VisibleArticlesMixin, DetailView):
     def get_context_data(self, **kwargs):
         article = self.object
+        # Also the header and footer's: read once.
+        clinic = ClinicDetails.load()
         return super().get_context_data(
+            clinic=clinic,
             structured_data=[
-                structured_data.medical_web_page(article, ClinicDetails.load()),
+                structured_data.medical_web_page(article, clinic),
                 structured_data.breadcrumb_list(
                     ("Home", reverse("pages:home")),
                     ("Articles", reverse("pages:article_list")),
@@ -79,7 +92,7 @@ class TopicDetailView(ListView):
 
     def get_queryset(self):
         self.topic = get_object_or_404(Topic, slug=self.kwargs["slug"])
-        return self.topic.articles.published().prefetch_related("topics")
+        return self.topic.articles.published()
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(topic=self.topic, **kwargs)
@@ -95,7 +108,7 @@ class PageDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         if self.object.show_clinic_details:
-            kwargs["structured_data"] = clinic_structured_data()
+            kwargs |= clinic_context()
         return super().get_context_data(**kwargs)
 
 

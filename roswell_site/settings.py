@@ -59,18 +59,21 @@ ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
 )
 
-# The default cache is shared between processes and servers: the rate limit
-# and one-time tokens rely on it.
+# The default cache is shared between processes and servers: the rate limit,
+# one-time tokens and the public pages (pages/caching.py) rely on it.
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "roswell_site.redis_cache.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
         }
         if os.environ.get("REDIS_URL")
         else {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "django_cache",
+            # Room for every public page (one entry per address) besides the
+            # rate limit's entries; the default of 300 would evict pages.
+            "OPTIONS": {"MAX_ENTRIES": 10000},
         }
     )
 }
@@ -181,6 +184,11 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Answers If-None-Match with 304, for cached pages too.
+    "django.middleware.http.ConditionalGetMiddleware",
+    # Before the session, CSRF and messages middleware: a cached page skips them,
+    # and pages that set a cookie or vary on it are never shared.
+    "pages.caching.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -409,6 +417,19 @@ CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")
 
 # The largest hero image staff may upload, in bytes.
 HERO_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+# Seconds the server keeps a rendered public page. Changes to the content make
+# pages fresh at once whatever this is (see pages/caching.py).
+PAGES_CACHE_TIMEOUT = int(os.environ.get("PAGES_CACHE_TIMEOUT", "3600"))
+
+# Seconds browsers and proxies may reuse a public page without asking again
+# (capped at the next scheduled publication), and may serve it stale while
+# fetching a fresh copy in the background.
+PAGES_HTTP_MAX_AGE = int(os.environ.get("PAGES_HTTP_MAX_AGE", "60"))
+
+PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
+    os.environ.get("PAGES_HTTP_STALE_WHILE_REVALIDATE", "300")
+)
 
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.

@@ -1,6 +1,7 @@
 import io
 import os
 import shutil
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,6 +59,15 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(settings):
+    """Each test starts with an empty cache, as it starts with an empty database."""
+    settings.CACHES = {
+        alias: config | {"KEY_PREFIX": uuid.uuid4().hex}
+        for alias, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -1,3 +1,13 @@
+// The menu button on small screens, in place of Bootstrap's collapse plugin
+// (its 80 KB script would be loaded on every page for this alone).
+document.querySelector("[data-menu-toggle]")?.addEventListener("click", (event) => {
+  const button = event.currentTarget;
+  const menu = document.getElementById(button.getAttribute("aria-controls"));
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  menu.classList.toggle("show", open);
+});
+
 // Copy-link button for article share links; no third-party scripts.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-link]");

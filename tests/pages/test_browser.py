@@ -25,7 +25,9 @@ def test_patient_reads_the_fibromyalgia_article(
     page.goto(site)
 
     if width_name == "phone":
-        page.get_by_role("button", name="Menu").click()
+        menu_button = page.get_by_role("button", name="Menu")
+        menu_button.click()
+        expect(menu_button).to_have_attribute("aria-expanded", "true")
     page.get_by_role("navigation", name="Main").get_by_role(
         "link", name="Articles"
     ).click()

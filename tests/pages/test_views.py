@@ -189,3 +189,12 @@ def test_article_page_structure(client, site, make_article):
     assert "Related articles" in html and "Related one" in html
     assert "Medical disclaimer:" in html
     assert "<script" not in html.split("<main", 1)[1].split("</main>")[0]
+
+
+@pytest.mark.parametrize("url", ["/", "/articles/fibro-relief/", "/consultation/"])
+def test_pages_load_one_small_script_that_never_blocks_rendering(client, site, url):
+    tags = re.findall(r"<script[^>]*>", client.get(url).text)
+    # JSON-LD blocks are data, not scripts a browser runs.
+    scripts = [tag for tag in tags if 'type="application/ld+json"' not in tag]
+
+    assert scripts == ['<script src="/static/js/site.js" defer>']

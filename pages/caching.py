@@ -1,0 +1,247 @@
+"""
+The public pages' cache: visitors get articles, topics, pages and the home page
+as cheaply as static files, while staff always see their edits at once.
+
+What is cached, and for whom
+- Views marked with @public_page (see pages/urls.py) are public pages. For a GET
+  without a session cookie, PublicPageCacheMiddleware keeps the whole 200 response
+  in the default cache (Redis, or the database table) and serves it again without
+  running the view. Such responses also tell browsers and reverse proxies they may
+  keep them briefly (Cache-Control public, max-age, stale-while-revalidate), carry
+  an ETag, and set no cookie and no "Vary: Cookie".
+- A request with a session cookie (logged-in staff) gets the live page with
+  "never cache" headers, as does every request in debug mode, so that template
+  edits show at once. Pages that are not marked are left alone: the
+  consultation form is never cached.
+
+What makes pages fresh
+- Every cached page records the content version it was rendered from, and only a
+  page of the current version is served. The version is kept in the cache
+  together with the time of the next scheduled publication.
+- Any saved or deleted article, page, topic or clinic details, and any change to
+  an article's topics or a page's featured articles, forgets the version once the
+  change is committed, so every page is rendered afresh. The signal receivers
+  below are the only ones in the project and are connected in PagesConfig.ready().
+  QuerySet.update() sends no signal: call content_changed() after one.
+- When a scheduled article's publication time has passed, the next request starts
+  a new version: the article appears without anyone touching anything. Browsers
+  and proxies are never told to keep a page beyond that time either.
+- Pages are stored per release (templates, code, requirements and static files),
+  so a deploy never serves pages rendered by the code it replaced.
+
+When the cache is unavailable, pages are rendered live for everyone.
+"""
+
+import hashlib
+import importlib
+import logging
+import math
+import time
+import uuid
+from functools import cache as once
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Min
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
+from django.middleware.csp import get_nonce
+from django.utils.cache import (
+    add_never_cache_headers,
+    patch_cache_control,
+    set_response_etag,
+)
+
+STATE_KEY = "pages:content-state"
+SOURCE_SUFFIXES = {".py", ".html", ".txt"}
+
+logger = logging.getLogger(__name__)
+
+
+class CacheUnavailable(Exception):
+    pass
+
+
+def from_cache(operation, *args):
+    """A cache operation: if the cache fails in any way, CacheUnavailable."""
+    try:
+        return operation(*args)
+    except Exception as error:  # Redis and the database cache fail differently
+        raise CacheUnavailable from error
+
+
+def public_page(view):
+    """Mark a view whose GET responses are the same for every anonymous visitor."""
+    view.public_page = True
+    return view
+
+
+def content_changed(using=None, **kwargs):
+    """Render every public page afresh once the current transaction commits."""
+    transaction.on_commit(forget_content_state, using=using)
+
+
+def m2m_content_changed(action, using=None, **kwargs):
+    if action.startswith("post_"):
+        content_changed(using=using)
+
+
+def forget_content_state():
+    try:
+        from_cache(cache.delete, STATE_KEY)
+    except CacheUnavailable:  # the change is saved; only the cache missed it
+        logger.exception("The cache is unavailable: pages may show old content")
+
+
+def connect_content_signals():
+    from .models import Article, ClinicDetails, Page, Topic
+
+    for model in (Article, ClinicDetails, Page, Topic):
+        post_save.connect(content_changed, sender=model, dispatch_uid="pages-cache")
+        post_delete.connect(content_changed, sender=model, dispatch_uid="pages-cache")
+    for through in (Article.topics.through, Page.featured_articles.through):
+        m2m_changed.connect(m2m_content_changed, sender=through)
+
+
+def new_content_state():
+    from .models import Article
+
+    scheduled = Article.objects.scheduled().aggregate(first=Min("published_at"))
+    next_publication = scheduled["first"]
+    return {
+        "version": uuid.uuid4().hex,
+        "next_publication": next_publication and next_publication.timestamp(),
+    }
+
+
+def current_content_state(state):
+    """The given state, or a new one if there is none or its time has come."""
+    next_publication = state and state["next_publication"]
+    if state is None or (next_publication and next_publication <= time.time()):
+        state = new_content_state()
+        from_cache(cache.set, STATE_KEY, state, settings.PAGES_CACHE_TIMEOUT)
+    return state
+
+
+@once
+def release():
+    """A fingerprint of what renders pages here, so a deploy starts a new cache."""
+    base = Path(settings.BASE_DIR)
+    folders = [Path(folder) for folder in settings.TEMPLATES[0]["DIRS"]]
+    folders += [Path(app.path) for app in apps.get_app_configs()]
+    folders.append(Path(importlib.import_module(settings.ROOT_URLCONF).__file__).parent)
+    # The project's own folders; installed packages are in requirements.txt.
+    sources = {
+        str(path.relative_to(base)): path
+        for folder in folders
+        if folder.parent == base
+        for path in folder.rglob("*")
+        if path.suffix in SOURCE_SUFFIXES
+    }
+    sources["requirements.txt"] = base / "requirements.txt"
+    # Wherever STATIC_ROOT is, its manifest names every static file's version.
+    sources["staticfiles.json"] = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    digest = hashlib.sha256()
+    for name, path in sorted(sources.items()):
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def add_sharing_headers(response, state):
+    """Let browsers and proxies keep the page briefly, never past a publication."""
+    max_age = settings.PAGES_HTTP_MAX_AGE
+    if state["next_publication"]:
+        until_next = math.floor(state["next_publication"] - time.time())
+        max_age = max(0, min(max_age, until_next))
+    patch_cache_control(
+        response,
+        public=True,
+        max_age=max_age,
+        stale_while_revalidate=settings.PAGES_HTTP_STALE_WHILE_REVALIDATE,
+    )
+
+
+class PageLookup:
+    """One anonymous GET of a public page: its cached copy, or where to keep it."""
+
+    def __init__(self, request):
+        self.request = request
+        address = request.build_absolute_uri().encode()
+        self.key = f"pages:page:{release()}:{hashlib.sha256(address).hexdigest()}"
+        self.is_get = request.method == "GET"
+        found = from_cache(cache.get_many, [STATE_KEY, self.key])
+        self.state = current_content_state(found.get(STATE_KEY))
+        self.entry = found.get(self.key)
+
+    @classmethod
+    def for_request(cls, request):
+        """A lookup for requests that may get a shared page, else None."""
+        if settings.DEBUG:  # while developing, template edits show at once
+            return None
+        if request.method not in ("GET", "HEAD"):
+            return None
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return None
+        try:
+            return cls(request)
+        except CacheUnavailable:
+            logger.warning("The cache is unavailable: pages are served live")
+            return None
+
+    def cached_response(self):
+        if not self.entry or self.entry["version"] != self.state["version"]:
+            return None
+        response = HttpResponse(self.entry["content"], headers=self.entry["headers"])
+        add_sharing_headers(response, self.state)
+        return response
+
+    def keep(self, response):
+        """Mark a fresh 200 response as shareable and store it for the next visitor."""
+        if response.status_code != 200 or response.streaming or response.cookies:
+            return
+        # Whatever it varies on (a cookie, an encoding), it is not one page for all.
+        if response.has_header("Vary"):
+            return
+        # A CSP nonce in the page only matches this response's header.
+        if get_nonce(self.request):
+            return
+        if self.is_get:
+            set_response_etag(response)
+            entry = {
+                "version": self.state["version"],
+                "headers": dict(response.items()),
+                "content": response.content,
+            }
+            try:
+                from_cache(cache.set, self.key, entry, settings.PAGES_CACHE_TIMEOUT)
+            except CacheUnavailable:  # the page is rendered: send it all the same
+                logger.warning("The cache is unavailable: this page is not kept")
+        add_sharing_headers(response, self.state)
+
+
+class PublicPageCacheMiddleware:
+    """Serve public pages from the cache; see the module's docstring."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        lookup = PageLookup.for_request(request)
+        if lookup and (response := lookup.cached_response()):
+            return response
+        response = self.get_response(request)
+        if not getattr(request, "serves_public_page", False):
+            return response
+        if lookup:
+            lookup.keep(response)
+        else:
+            add_never_cache_headers(response)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        request.serves_public_page = getattr(view_func, "public_page", False)
