@@ -144,7 +144,9 @@ def test_two_servers_share_requests_rate_limit_and_mail(
     }
     over_limit = [submit(server, "One Too Many") for server in servers]
 
-    assert all(status == 200 for status, _ in answers_by_patient.values())
+    assert all(status == 200 for status, _ in answers_by_patient.values()), [
+        (status, page[:300]) for status, page in answers_by_patient.values()
+    ]
     assert all(
         "Thank you, we have your request" in page
         for _, page in answers_by_patient.values()
