@@ -206,11 +206,20 @@ class Gunicorn:
 
     def worker_rss_mb(self):
         """The largest resident memory of a worker process, in MB."""
+        return round(max(self.worker_sizes_mb()), 1)
+
+    def worker_sizes_mb(self):
+        """The resident memory of each running worker process, in MB."""
         sizes = []
         for pid in self.worker_pids():
-            status = Path(f"/proc/{pid}/status").read_text()
-            sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
-        return round(max(sizes), 1)
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue  # replaced meanwhile (max_requests)
+            # A worker that is exiting has no resident memory left to count.
+            if rss := re.search(r"VmRSS:\s+(\d+) kB", status):
+                sizes.append(int(rss.group(1)) / 1024)
+        return sizes
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
@@ -279,7 +288,13 @@ def page_weight(path):
     html, _ = fetch(path)
     items = [{"url": path, "bytes": len(gzip.compress(html, 6))}]
     page = html.decode()
-    urls = re.findall(r'<link [^>]*href="([^"]+)"', page)
+    # What a browser fetches to show the page: not canonical, feed or touch-icon
+    # links, which it only reads.
+    urls = [
+        re.search(r'href="([^"]+)"', tag).group(1)
+        for tag in re.findall(r"<link [^>]*>", page)
+        if re.search(r'rel="(stylesheet|icon|preload|modulepreload)"', tag)
+    ]
     urls += re.findall(r'<script [^>]*src="([^"]+)"', page)
     blocking = [
         tag
@@ -326,10 +341,11 @@ def measure_targets():
     server = Gunicorn()
     try:
         weight = page_weight(ARTICLE)
-        say(f"Warming up ({len(server.worker_pids())} workers)")
+        say("Warming up")
         for name, path in TARGETS.items():
             if name != "consultation POST":
                 wrk(path, seconds=2)
+        workers = len(server.worker_sizes_mb())
         runs = {name: [] for name in TARGETS}
         for round_number in range(1, ROUNDS + 1):
             for name, path in TARGETS.items():
@@ -341,7 +357,6 @@ def measure_targets():
                 result["worker_rss_mb"] = server.worker_rss_mb()
                 result["load_average"] = os.getloadavg()[0]
                 runs[name].append(result)
-        workers = len(server.worker_pids())
     finally:
         server.stop()
     return workers, weight, {name: summarise(runs[name]) for name in TARGETS}
