@@ -283,11 +283,6 @@ class ConsultationRequest(models.Model):
 
 
 class ContactAttempt(models.Model):
-    class Method(models.TextChoices):
-        PHONE = "phone", "Phone call"
-        TEXT = "text", "Text message"
-        EMAIL = "email", "E-mail"
-
     class Result(models.TextChoices):
         REACHED = "reached", "Spoke with the patient"
         VOICEMAIL = "voicemail", "Left a voicemail"
@@ -299,7 +294,9 @@ class ContactAttempt(models.Model):
         ConsultationRequest, on_delete=models.CASCADE, related_name="contact_attempts"
     )
     attempted_at = models.DateTimeField("when", default=timezone.now)
-    method = models.CharField("how", max_length=10, choices=Method)
+    method = models.CharField(
+        "how", max_length=10, choices=ConsultationRequest.ContactMethod
+    )
     result = models.CharField(max_length=15, choices=Result)
     notes = models.CharField(max_length=300, blank=True)
     staff = models.ForeignKey(
