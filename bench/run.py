@@ -131,24 +131,28 @@ def ensure_wrk():
 
 
 def ensure_database():
+    """The benchmark's database, with its role, created on first use."""
     parts = urlsplit(DATABASE_URL)
     if not parts.scheme.startswith("postgres"):
         sys.exit("BENCH_DATABASE_URL must name a PostgreSQL database.")
     found = subprocess.run(
         ["psql", DATABASE_URL, "-c", "SELECT 1"], capture_output=True, check=False
     )
-    if found.returncode != 0:
-        say("Creating database", parts.path.lstrip("/"))
-        run(
-            "createdb",
-            "-h",
-            parts.hostname,
-            "-p",
-            str(parts.port or 5432),
-            "-U",
-            parts.username,
-            parts.path.lstrip("/"),
-        )
+    if found.returncode == 0:
+        return
+    name = parts.path.lstrip("/")
+    say("Creating database", name, "owned by", parts.username)
+    # On a fresh machine only the postgres superuser exists (trust on loopback).
+    superuser = ["-h", parts.hostname, "-p", str(parts.port or 5432), "-U", "postgres"]
+    role = subprocess.run(
+        ["createuser", *superuser, "--createdb", parts.username],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if role.returncode != 0 and "already exists" not in role.stderr:
+        sys.exit(role.stderr)
+    run("createdb", *superuser, "--owner", parts.username, name)
 
 
 def prepare_site():
