@@ -3,7 +3,9 @@ import hashlib
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
@@ -14,8 +16,11 @@ from roswell_site.client_ip import client_address
 from .forms import ConsultationRequestForm, issue_form_token
 from .models import ConsultationRequest, Treatment
 
-SESSION_REFERENCE = "bookings_reference"
-SESSION_URGENT = "bookings_urgent"
+# The thanks page learns the patient's reference from a signed cookie that only
+# it receives (its path), not from a session: no session row to write per
+# request, and the patient's later page views stay cacheable (pages/caching.py).
+THANKS_COOKIE = "bookings_thanks"
+THANKS_SALT = "bookings.thanks"
 
 
 def over_rate_limit(request):
@@ -62,23 +67,38 @@ class ConsultationRequestView(FormView):
         return Treatment.objects.filter(is_active=True, slug__in=topic_slugs).first()
 
     def form_valid(self, form):
-        existing = ConsultationRequest.objects.filter(form_token=form.token_id).first()
-        if existing:
-            return self.thank(existing)
         if over_rate_limit(self.request):
+            # A form sent again (double click, back button) still gets its thanks.
+            if existing := self.already_saved(form):
+                return self.thank(existing)
             context = self.get_context_data(form=form, rate_limited=True)
             return self.render_to_response(context, status=429)
         try:
             consultation = form.save()
         except IntegrityError:
-            # The same form arrived twice at once; the other submission saved it.
-            consultation = ConsultationRequest.objects.get(form_token=form.token_id)
+            # This form's one-time token was used: sent before, or twice at once.
+            consultation = self.already_saved(form)
+            if consultation is None:
+                raise
         return self.thank(consultation)
 
+    def already_saved(self, form):
+        return ConsultationRequest.objects.filter(form_token=form.token_id).first()
+
     def thank(self, consultation):
-        self.request.session[SESSION_REFERENCE] = consultation.reference
-        self.request.session[SESSION_URGENT] = consultation.is_urgent
-        return redirect("bookings:thanks")
+        thanks_url = reverse("bookings:thanks")
+        response = HttpResponseRedirect(thanks_url)
+        response.set_signed_cookie(
+            THANKS_COOKIE,
+            f"{consultation.reference}/{int(consultation.is_urgent)}",
+            salt=THANKS_SALT,
+            max_age=settings.SESSION_COOKIE_AGE,
+            path=thanks_url,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -86,13 +106,13 @@ class ThanksView(TemplateView):
     template_name = "bookings/thanks.html"
 
     def get(self, request, *args, **kwargs):
-        if SESSION_REFERENCE not in request.session:
-            return redirect("bookings:request")
-        return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            reference=self.request.session[SESSION_REFERENCE],
-            urgent=self.request.session.get(SESSION_URGENT, False),
-            **kwargs,
+        thanks = request.get_signed_cookie(
+            THANKS_COOKIE,
+            default=None,
+            salt=THANKS_SALT,
+            max_age=settings.SESSION_COOKIE_AGE,
         )
+        if thanks is None:
+            return redirect("bookings:request")
+        reference, _, urgent = thanks.partition("/")
+        return super().get(request, reference=reference, urgent=urgent == "1")

@@ -84,6 +84,41 @@ def test_same_form_sent_twice_creates_one_request(client, form_data):
     )
 
 
+def test_reference_reaches_only_the_thanks_page_in_a_signed_cookie(
+    client, form_data, settings
+):
+    response = client.post(URL, form_data())
+
+    cookie = response.cookies["bookings_thanks"]
+    assert cookie["path"] == "/consultation/thanks/"
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
+    # No session: the patient's next page views are served from the page cache.
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+
+
+def test_after_a_request_the_patient_still_gets_cached_pages(
+    client, form_data, starter_content
+):
+    client.post(URL, form_data())
+
+    article = client.get("/articles/")
+
+    assert "public" in article["Cache-Control"]
+
+
+def test_forged_thanks_cookie_shows_no_reference(client, form_data):
+    client.post(URL, form_data())
+    reference = ConsultationRequest.objects.get().reference
+    client.cookies["bookings_thanks"] = "RI-AAAA-BBBB/1"
+
+    response = client.get("/consultation/thanks/")
+
+    assert response.status_code == 302
+    assert response["Location"] == URL
+    assert reference not in response.text
+
+
 def test_refreshing_the_thanks_page_creates_nothing(client, form_data):
     client.post(URL, form_data())
     client.get("/consultation/thanks/")
