@@ -5,10 +5,11 @@ as cheaply as static files, while staff always see their edits at once.
 What is cached, and for whom
 - Views marked with @public_page (see pages/urls.py) are public pages. For a GET
   without a session cookie, PublicPageCacheMiddleware keeps the whole 200 response
-  in the default cache (Redis, or the database table) and serves it again without
-  running the view. Such responses also tell browsers and reverse proxies they may
-  keep them briefly (Cache-Control public, max-age, stale-while-revalidate), carry
-  an ETag, and set no cookie and no "Vary: Cookie".
+  in the default cache (Redis, or the database table), shared by every process,
+  and in the "pages" cache, each process's own memory, and serves it again
+  without running the view. Such responses also tell browsers and reverse proxies
+  they may keep them briefly (Cache-Control public, max-age,
+  stale-while-revalidate), carry an ETag, and set no cookie and no "Vary: Cookie".
 - A request with a session cookie (logged-in staff) gets the live page with
   "never cache" headers, as does every request in debug mode, so that template
   edits show at once. Pages that are not marked are left alone: the
@@ -16,13 +17,17 @@ What is cached, and for whom
 
 What makes pages fresh
 - Every cached page records the content version it was rendered from, and only a
-  page of the current version is served. The version is kept in the cache
+  page of the current version is served. The version is kept in the shared cache
   together with the time of the next scheduled publication.
 - Any saved or deleted article, page, topic or clinic details, and any change to
   an article's topics or a page's featured articles, forgets the version once the
   change is committed, so every page is rendered afresh. The signal receivers
   below are the only ones in the project and are connected in PagesConfig.ready().
   QuerySet.update() sends no signal: call content_changed() after one.
+- Each process notes the version it read and asks the shared cache again after
+  PAGES_CONTENT_CHECK_SECONDS (half a second), so that a cached page costs no
+  round trip to Redis or the database: a change saved by this process shows at
+  once, one saved by another process within that time.
 - When a scheduled article's publication time has passed, the next request starts
   a new version: the article appears without anyone touching anything. Browsers
   and proxies are never told to keep a page beyond that time either.
@@ -43,7 +48,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -90,6 +95,7 @@ def m2m_content_changed(action, using=None, **kwargs):
 
 
 def forget_content_state():
+    NotedContentState.forget()
     try:
         from_cache(cache.delete, STATE_KEY)
     except CacheUnavailable:  # the change is saved; only the cache missed it
@@ -124,6 +130,27 @@ def current_content_state(state):
         state = new_content_state()
         from_cache(cache.set, STATE_KEY, state, settings.PAGES_CACHE_TIMEOUT)
     return state
+
+
+class NotedContentState:
+    """This process's note of the content state, read from the shared cache."""
+
+    state = None
+    read_at = -math.inf
+
+    @classmethod
+    def get(cls):
+        now = time.monotonic()
+        if now - cls.read_at >= settings.PAGES_CONTENT_CHECK_SECONDS:
+            cls.state = from_cache(cache.get, STATE_KEY)
+            cls.read_at = now
+        cls.state = current_content_state(cls.state)
+        return cls.state
+
+    @classmethod
+    def forget(cls):
+        cls.state = None
+        cls.read_at = -math.inf
 
 
 @once
@@ -174,9 +201,19 @@ class PageLookup:
         address = request.build_absolute_uri().encode()
         self.key = f"pages:page:{release()}:{hashlib.sha256(address).hexdigest()}"
         self.is_get = request.method == "GET"
-        found = from_cache(cache.get_many, [STATE_KEY, self.key])
-        self.state = current_content_state(found.get(STATE_KEY))
-        self.entry = found.get(self.key)
+        self.state = NotedContentState.get()
+        self.entry = self.current_entry()
+
+    def current_entry(self):
+        """The page of the current version: this process's copy, else the shared one."""
+        version = self.state["version"]
+        entry = caches["pages"].get(self.key)
+        if entry is None or entry["version"] != version:
+            entry = from_cache(cache.get, self.key)
+            if entry is None or entry["version"] != version:
+                return None
+            caches["pages"].set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
+        return entry
 
     @classmethod
     def for_request(cls, request):
@@ -194,7 +231,7 @@ class PageLookup:
             return None
 
     def cached_response(self):
-        if not self.entry or self.entry["version"] != self.state["version"]:
+        if not self.entry:
             return None
         response = HttpResponse(self.entry["content"], headers=self.entry["headers"])
         add_sharing_headers(response, self.state)
@@ -217,6 +254,7 @@ class PageLookup:
                 "headers": dict(response.items()),
                 "content": response.content,
             }
+            caches["pages"].set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
             try:
                 from_cache(cache.set, self.key, entry, settings.PAGES_CACHE_TIMEOUT)
             except CacheUnavailable:  # the page is rendered: send it all the same

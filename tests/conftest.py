@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
+from pages.caching import NotedContentState
 from pages.models import Article, ClinicDetails, Page, Topic
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -68,6 +69,7 @@ def cache_of_its_own(settings):
         alias: config | {"KEY_PREFIX": uuid.uuid4().hex}
         for alias, config in settings.CACHES.items()
     }
+    NotedContentState.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
-from pages.caching import release
+from pages.caching import STATE_KEY, release
 from pages.models import Article, ClinicDetails, Page, Topic
 
 PUBLIC_URLS = [
@@ -248,6 +249,21 @@ def test_edit_saved_in_the_admin_is_public_at_once(
     assert "Now open on Saturdays." in client.get("/").text
 
 
+def test_change_saved_by_another_server_process_shows_within_the_check_interval(
+    client, site, settings
+):
+    settings.PAGES_CONTENT_CHECK_SECONDS = 0.2
+    texts(client)
+    # What a save in another gunicorn worker or server leaves behind.
+    Article.objects.update(title="Saved by another process")
+    cache.delete(STATE_KEY)
+
+    time.sleep(0.25)
+
+    for url in ("/", "/articles/", "/articles/fibro-relief/", "/topics/fibromyalgia/"):
+        assert "Saved by another process" in client.get(url).text
+
+
 def test_scheduled_article_appears_when_its_time_comes(client, site, make_article):
     publication = timezone.now() + timedelta(seconds=1)
     make_article("Right on time", topics=[site["topic"]], published_at=publication)
@@ -364,7 +380,7 @@ def test_a_deploy_that_changes_templates_or_static_files_starts_a_new_cache(
 
 @pytest.fixture
 def cache_down(settings):
-    settings.CACHES = {
+    settings.CACHES = settings.CACHES | {
         "default": {
             "BACKEND": "roswell_site.redis_cache.RedisCache",
             # Nothing listens here: the cache is unreachable.
