@@ -94,9 +94,11 @@ class ConsultationRequestView(FormView):
     def thank(self, consultation):
         thanks_url = reverse("bookings:thanks")
         response = HttpResponseRedirect(thanks_url)
+        # The reference only: nothing about the patient's health (the urgent flag
+        # included) is written to their browser.
         response.set_signed_cookie(
             THANKS_COOKIE,
-            f"{consultation.reference}/{int(consultation.is_urgent)}",
+            consultation.reference,
             salt=THANKS_SALT,
             max_age=settings.SESSION_COOKIE_AGE,
             path=thanks_url,
@@ -112,13 +114,19 @@ class ThanksView(TemplateView):
     template_name = "bookings/thanks.html"
 
     def get(self, request, *args, **kwargs):
-        thanks = request.get_signed_cookie(
+        reference = request.get_signed_cookie(
             THANKS_COOKIE,
             default=None,
             salt=THANKS_SALT,
             max_age=settings.SESSION_COOKIE_AGE,
         )
-        if thanks is None:
+        consultation = (
+            ConsultationRequest.objects.filter(reference=reference)
+            .only("reference", "is_urgent")
+            .first()
+        )
+        if consultation is None:
             return redirect("bookings:request")
-        reference, _, urgent = thanks.partition("/")
-        return super().get(request, reference=reference, urgent=urgent == "1")
+        return super().get(
+            request, reference=consultation.reference, urgent=consultation.is_urgent
+        )

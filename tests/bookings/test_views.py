@@ -90,6 +90,7 @@ def test_reference_reaches_only_the_thanks_page_in_a_signed_cookie(
     response = client.post(URL, form_data())
 
     cookie = response.cookies["bookings_thanks"]
+    assert cookie.value.startswith(ConsultationRequest.objects.get().reference + ":")
     assert cookie["path"] == "/consultation/thanks/"
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
@@ -110,7 +111,7 @@ def test_after_a_request_the_patient_still_gets_cached_pages(
 def test_forged_thanks_cookie_shows_no_reference(client, form_data):
     client.post(URL, form_data())
     reference = ConsultationRequest.objects.get().reference
-    client.cookies["bookings_thanks"] = "RI-AAAA-BBBB/1"
+    client.cookies["bookings_thanks"] = reference
 
     response = client.get("/consultation/thanks/")
 
@@ -234,6 +235,16 @@ def test_risk_words_flag_the_request_urgent_and_show_crisis_guidance(client, for
     assert consultation.is_urgent
     assert "If you are thinking about ending your life" in response.text
     assert "988" in response.text
+
+
+def test_urgency_is_never_written_to_the_patients_browser(client, form_data):
+    response = client.post(URL, form_data(message="Some days I want to die."))
+
+    consultation = ConsultationRequest.objects.get()
+    assert consultation.is_urgent
+    value = response.cookies["bookings_thanks"].value
+    assert value.split(":")[0] == consultation.reference
+    assert "urgent" not in str(response.cookies).lower()
 
 
 def test_risk_words_show_crisis_guidance_on_a_form_with_errors(client, form_data):
