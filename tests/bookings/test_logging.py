@@ -22,7 +22,10 @@ def test_a_consultation_request_and_failed_mail_log_no_patient_data(
         "Maria",
         "Lopez",
         "maria@example.org",
-        "555",
+        # The phone number as typed and as stored (a bare "555" could be part
+        # of a random task or request id).
+        "555-0188",
+        "5550188",
         "fibromyalgia",
         "want to die",
     ):
