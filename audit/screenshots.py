@@ -6,24 +6,14 @@ admin's article editor, each at a phone's width (375 px) and a desktop's
 (1280 px), taken in Debian's Chromium from the site served as in production.
 """
 
-import os
 import re
 import sys
 
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import expect, sync_playwright
 from production_site import ROOT, production_site
 
 FOLDER = ROOT / "docs" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 WIDTHS = {
     "phone": {"width": 375, "height": 812},
     "desktop": {"width": 1280, "height": 900},

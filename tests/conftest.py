@@ -12,19 +12,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
+from audit.chromium import CHROMIUM, CHROMIUM_ARGS
 from pages.caching import NotedContentState
 from pages.models import Article, ClinicDetails, Page, Topic
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 # axe-core from the npm package in audit/ (`npm ci --prefix audit`; make test does it).
