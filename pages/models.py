@@ -189,8 +189,8 @@ class Article(BodyWithContents, models.Model):
         blank=True,
         validators=[validate_image_size],
         help_text="Optional picture shown at the top of the article "
-        "(JPEG, PNG or WebP, at most 10 MB). Where and when it was taken, and "
-        "with which camera, is removed when it is saved.",
+        "(JPEG, PNG or WebP, at most 10 MB). Details of where and when it was "
+        "taken, and of the camera, are removed when it is saved.",
     )
     hero_image_alt = models.CharField(
         "hero image description",

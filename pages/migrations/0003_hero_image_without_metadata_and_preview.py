@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='article',
             name='hero_image',
-            field=pages.images.HeroImageField(blank=True, help_text='Optional picture shown at the top of the article (JPEG, PNG or WebP, at most 10 MB). Where and when it was taken, and with which camera, is removed when it is saved.', upload_to='articles/', validators=[pages.models.validate_image_size]),
+            field=pages.images.HeroImageField(blank=True, help_text='Optional picture shown at the top of the article (JPEG, PNG or WebP, at most 10 MB). Details of where and when it was taken, and of the camera, are removed when it is saved.', upload_to='articles/', validators=[pages.models.validate_image_size]),
         ),
         migrations.AlterField(
             model_name='article',
