@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, slugify
 from django_prose_editor.fields import ProseEditorField, create_sanitizer
 
-from .images import webp_renditions
+from .images import HeroImageField, preview_copy, webp_renditions
 
 # What the editor offers is also exactly what the server keeps: the allowlist
 # of tags and attributes is generated from this list, so whatever a browser
@@ -41,6 +41,9 @@ META_DESCRIPTION_LENGTH = 160
 
 # Widths of the hero image's WebP copies: phones to large screens at 2x.
 HERO_IMAGE_WIDTHS = (400, 800, 1200, 1600)
+
+# Open Graph's usual width for the copy that link previews show.
+HERO_IMAGE_PREVIEW_WIDTH = 1200
 
 TOC_HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.DOTALL)
 
@@ -181,12 +184,13 @@ class Article(BodyWithContents, models.Model):
         "search results (at most 160 characters).",
     )
     body = body_field("The article itself. Use headings to divide it into sections.")
-    hero_image = models.ImageField(
+    hero_image = HeroImageField(
         upload_to="articles/",
         blank=True,
         validators=[validate_image_size],
         help_text="Optional picture shown at the top of the article "
-        "(JPEG, PNG or WebP, at most 10 MB).",
+        "(JPEG, PNG or WebP, at most 10 MB). Details of where and when it was "
+        "taken, and of the camera, are removed when it is saved.",
     )
     hero_image_alt = models.CharField(
         "hero image description",
@@ -199,7 +203,8 @@ class Article(BodyWithContents, models.Model):
         default=dict,
         blank=True,
         editable=False,
-        help_text="The picture's WebP copies in several widths, made when it is saved.",
+        help_text="The picture's WebP copies in several widths and its copy for "
+        "link previews, made when it is saved.",
     )
     topics = models.ManyToManyField(Topic, blank=True, related_name="articles")
     status = models.CharField(
@@ -265,7 +270,7 @@ class Article(BodyWithContents, models.Model):
         ):
             self.hero_image_renditions = webp_renditions(
                 self.hero_image, HERO_IMAGE_WIDTHS
-            )
+            ) | {"preview": preview_copy(self.hero_image, HERO_IMAGE_PREVIEW_WIDTH)}
             super().save(update_fields=["hero_image_renditions"])
 
     def get_absolute_url(self):
@@ -311,6 +316,14 @@ class Article(BodyWithContents, models.Model):
             "width": widest["width"],
             "height": widest["height"],
         }
+
+    @property
+    def hero_preview(self):
+        """The hero image's copy for link previews, with its url, or None."""
+        preview = self.hero_image_renditions.get("preview")
+        if not self.hero_image or not preview:
+            return None
+        return preview | {"url": self.hero_image.storage.url(preview["name"])}
 
     def related_articles(self, limit=3):
         return (

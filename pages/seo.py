@@ -8,6 +8,7 @@ from django.templatetags.static import static
 
 DEFAULT_SHARE_IMAGE = "img/share-default.png"
 DEFAULT_SHARE_IMAGE_SIZE = (1200, 630)
+DEFAULT_SHARE_IMAGE_TYPE = "image/png"
 DEFAULT_SHARE_IMAGE_ALT = (
     "Roswell Infusions: ketamine infusion therapy for chronic pain and mood disorders"
 )
@@ -46,13 +47,28 @@ class ShareImage:
     width: int
     height: int
     alt: str
+    content_type: str
 
 
-def share_image(image=None, alt=""):
-    """An uploaded picture as a share image, or the site's default one."""
-    if image:
-        return ShareImage(absolute_url(image.url), image.width, image.height, alt)
+def share_image(preview=None, alt=""):
+    """
+    A picture's copy for link previews (Article.hero_preview) as the share image,
+    or the site's default one. Never the uploaded original, nor a WebP copy,
+    which not every link-preview reader takes.
+    """
+    if preview:
+        return ShareImage(
+            absolute_url(preview["url"]),
+            preview["width"],
+            preview["height"],
+            alt,
+            preview["content_type"],
+        )
     width, height = DEFAULT_SHARE_IMAGE_SIZE
     return ShareImage(
-        absolute_static_url(DEFAULT_SHARE_IMAGE), width, height, DEFAULT_SHARE_IMAGE_ALT
+        absolute_static_url(DEFAULT_SHARE_IMAGE),
+        width,
+        height,
+        DEFAULT_SHARE_IMAGE_ALT,
+        DEFAULT_SHARE_IMAGE_TYPE,
     )

@@ -165,7 +165,9 @@ def medical_web_page(article, clinic):
         "headline": article.title,
         "name": article.title,
         "description": article.summary,
-        "image": image_object(share_image(article.hero_image, article.hero_image_alt)),
+        "image": image_object(
+            share_image(article.hero_preview, article.hero_image_alt)
+        ),
         "datePublished": article.published_at,
         "dateModified": article.updated_at,
         "inLanguage": "en-US",

@@ -424,6 +424,11 @@ CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")
 # The largest hero image staff may upload, in bytes.
 HERO_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 
+# The largest hero image staff may upload, in pixels (width × height), checked
+# before it is decoded: storing a picture and making its copies takes about
+# 12 bytes of memory per pixel (40 megapixels: about 5 s and 500 MB).
+HERO_IMAGE_MAX_PIXELS = int(os.environ.get("HERO_IMAGE_MAX_PIXELS", "40000000"))
+
 # Seconds the server keeps a rendered public page. Changes to the content make
 # pages fresh at once whatever this is (see pages/caching.py).
 PAGES_CACHE_TIMEOUT = int(os.environ.get("PAGES_CACHE_TIMEOUT", "3600"))

@@ -24,5 +24,5 @@ def json_ld(data):
 
 
 @register.simple_tag
-def share_image(image=None, alt=""):
-    return seo.share_image(image, alt)
+def share_image(preview=None, alt=""):
+    return seo.share_image(preview, alt)

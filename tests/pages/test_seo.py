@@ -3,9 +3,12 @@
 import lxml.html
 import pytest
 from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from pages.seo import DEFAULT_SHARE_IMAGE
+from tests.pages.test_admin import article_form
+from tests.pages.test_images import photo_with_metadata, stored_image
 
 SITE = "https://www.roswellinfusions.example"
 
@@ -92,29 +95,50 @@ def test_canonical_url_keeps_only_the_page_number(client, site, make_article):
     assert document.findtext(".//title") == "Articles, page 2 | Roswell Infusions"
 
 
-def test_shared_article_shows_title_summary_and_hero_image(client, site, png_upload):
-    site.hero_image = png_upload
-    site.hero_image_alt = "A teal square"
-    site.save()
+def test_shared_article_shows_title_summary_and_a_jpeg_copy_of_its_picture(
+    editor_client, client, site
+):
+    photo, _ = photo_with_metadata("WEBP", size=(3000, 2000), orientation=1)
+    response = editor_client.post(
+        f"/admin/pages/article/{site.pk}/change/",
+        article_form(
+            title=site.title,
+            slug=site.slug,
+            summary=site.summary,
+            hero_image=SimpleUploadedFile("photo.webp", photo, "image/webp"),
+            hero_image_alt="A teal square",
+            publish_now=True,
+        ),
+    )
+    assert response.status_code == 302
+    site.refresh_from_db()
 
     document = head(client, "/articles/fibro-relief/")
 
     assert meta(document, "og:type") == "article"
     assert meta(document, "og:title") == "Fibro relief"
     assert meta(document, "og:description") == "How to feel better."
-    assert meta(document, "og:image") == SITE + site.hero_image.url
+    share_url = meta(document, "og:image")
+    assert share_url.startswith(SITE + "/media/articles/")
+    assert share_url.endswith(".jpg")
+    assert share_url != SITE + site.hero_image.url
+    image = stored_image(share_url.removeprefix(SITE))
+    assert (image.format, image.size) == ("JPEG", (1200, 800))
+    assert not image.getexif()
     assert meta(document, "og:image:alt") == "A teal square"
     assert (meta(document, "og:image:width"), meta(document, "og:image:height")) == (
-        "40",
-        "30",
+        "1200",
+        "800",
     )
-    assert meta(document, "twitter:image") == SITE + site.hero_image.url
+    assert meta(document, "og:image:type") == "image/jpeg"
+    assert meta(document, "twitter:image") == share_url
 
 
 def test_article_without_picture_shares_the_default_image(client, site):
     document = head(client, "/articles/fibro-relief/")
 
     assert meta(document, "og:image") == f"{SITE}/static/{DEFAULT_SHARE_IMAGE}"
+    assert meta(document, "og:image:type") == "image/png"
     with Image.open(finders.find(DEFAULT_SHARE_IMAGE)) as image:
         assert image.width >= 1200
         assert image.height >= 630

@@ -4,8 +4,10 @@ from datetime import date
 
 import extruct
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pages.structured_data import opening_hours, postal_address
+from tests.conftest import image_bytes
 
 SITE = "https://www.roswellinfusions.example"
 
@@ -75,6 +77,23 @@ def test_article_is_a_medical_web_page_with_dates_and_publisher(client, site):
     assert page["publisher"]["logo"].startswith(SITE + "/static/img/")
     assert "lastReviewed" not in page
     assert "reviewedBy" not in page
+
+
+def test_article_image_is_the_link_preview_copy(client, site):
+    site.hero_image = SimpleUploadedFile("photo.png", image_bytes(size=(2400, 1200)))
+    site.hero_image_alt = "A teal rectangle"
+    site.save()
+
+    page = of_type(json_ld(client, "/articles/fibro-relief/"), "MedicalWebPage")
+
+    preview = site.hero_preview
+    assert preview["url"].endswith("-preview.jpg")
+    assert page["image"] == {
+        "@type": "ImageObject",
+        "url": SITE + preview["url"],
+        "width": 1200,
+        "height": 600,
+    }
 
 
 def test_reviewed_article_names_its_reviewer_and_review_date(client, site):
