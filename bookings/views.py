@@ -1,7 +1,4 @@
-import hashlib
-
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
@@ -14,7 +11,7 @@ from pages.models import Article
 from roswell_site.client_ip import client_address
 
 from .forms import ConsultationRequestForm, issue_form_token
-from .models import ConsultationRequest, Treatment
+from .models import ConsultationRequest, SubmissionCount, Treatment
 
 # The thanks page learns the patient's reference from a signed cookie that only
 # it receives (its path), not from a session: no session row to write per
@@ -24,24 +21,8 @@ THANKS_SALT = "bookings.thanks"
 
 
 def over_rate_limit(request):
-    """Count one request for this client; True once it is past the hourly limit."""
-    address_hash = hashlib.sha256(
-        (settings.SECRET_KEY + client_address(request)).encode()
-    ).hexdigest()[:32]
-    count = count_this_hour(f"bookings:rate:{address_hash}")
-    return count > settings.BOOKINGS_RATE_LIMIT_PER_HOUR
-
-
-def count_this_hour(key):
-    """Add one to the count kept under key for an hour, and return the count."""
-    # Most patients send one request: a single round trip to the cache for them.
-    if cache.add(key, 1, timeout=3600):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # the entry expired between add() and incr()
-        cache.set(key, 1, timeout=3600)
-        return 1
+    """Count one valid request from this client; True once past the hourly limit."""
+    return SubmissionCount.objects.over_limit(client_address(request))
 
 
 # Each form carries its own one-time token, and the thanks page a patient's
