@@ -127,7 +127,7 @@ class ConsultationRequestView(FormView):
             THANKS_COOKIE,
             consultation.reference,
             salt=THANKS_SALT,
-            max_age=settings.SESSION_COOKIE_AGE,
+            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
             path=thanks_url,
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
@@ -145,7 +145,7 @@ class ThanksView(TemplateView):
             THANKS_COOKIE,
             default=None,
             salt=THANKS_SALT,
-            max_age=settings.SESSION_COOKIE_AGE,
+            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
         )
         consultation = (
             ConsultationRequest.objects.filter(reference=reference)

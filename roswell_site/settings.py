@@ -429,6 +429,10 @@ BOOKINGS_RATE_LIMIT_PER_HOUR = int(os.environ.get("BOOKINGS_RATE_LIMIT_PER_HOUR"
 # Requests older than this are deleted by `manage.py purge_consultation_requests`.
 BOOKINGS_RETENTION_DAYS = int(os.environ.get("BOOKINGS_RETENTION_DAYS", "730"))
 
+# Minutes the thanks page shows a patient their reference after they sent the
+# form (the cookie's lifetime), whatever the staff's idle timeout.
+BOOKINGS_THANKS_MINUTES = int(os.environ.get("BOOKINGS_THANKS_MINUTES", "30"))
+
 # The header set by the reverse proxy in front of the site that holds the
 # client's address (e.g. X-Real-IP); unset, the connection's address is used.
 CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")
