@@ -10,6 +10,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.html import format_html
 
 from .models import (
@@ -25,6 +26,8 @@ from .tasks import deliver_notifications
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A salt, not a secret.
 FORM_TOKEN_SALT = "bookings.form-token"  # noqa: S105
+# A form may be sent up to a day after it was handed out.
+FORM_TOKEN_MAX_AGE = 24 * 3600
 
 
 def clean_text(value, *, multiline=False):
@@ -35,20 +38,33 @@ def clean_text(value, *, multiline=False):
     return value.strip()
 
 
-def issue_form_token():
-    """A signed one-time token recording when the form was handed out."""
-    return signing.dumps(
-        {"id": uuid.uuid4().hex, "t": time.time()}, salt=FORM_TOKEN_SALT
-    )
+def issue_form_token(browser_key=None):
+    """
+    A signed one-time token recording when, and to which browser, the form was
+    handed out. Anyone who has the token can read it, so it holds a digest of the
+    browser's key (a cookie set with the form), never the key. Without a key it
+    is bound to no browser.
+    """
+    data = {"id": uuid.uuid4().hex, "t": time.time()}
+    if browser_key:
+        data["b"] = browser_digest(browser_key)
+    return signing.dumps(data, salt=FORM_TOKEN_SALT)
 
 
 def read_form_token(token):
-    """The token's (id, issued-at time), or None when it was tampered with."""
+    """
+    The token's (id, issued-at time, browser digest or ""), or None when it was
+    tampered with.
+    """
     try:
-        data = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=24 * 3600)
-        return data["id"], float(data["t"])
+        data = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+        return data["id"], float(data["t"]), str(data.get("b", ""))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
+
+
+def browser_digest(browser_key):
+    return salted_hmac(FORM_TOKEN_SALT, browser_key, algorithm="sha256").hexdigest()
 
 
 class ConsultationRequestForm(forms.ModelForm):
@@ -139,7 +155,8 @@ class ConsultationRequestForm(forms.ModelForm):
     # Typed text, cleaned before validation so control characters never count.
     SINGLE_LINE_FIELDS = ("full_name", "email", "phone")
 
-    def __init__(self, data=None, *args, **kwargs):
+    def __init__(self, data=None, *args, browser_key=None, **kwargs):
+        self.browser_key = browser_key
         if data is not None:
             data = data.copy()
             for name in self.SINGLE_LINE_FIELDS:
@@ -192,13 +209,19 @@ class ConsultationRequestForm(forms.ModelForm):
         cleaned_data = super().clean()
         token = read_form_token(cleaned_data.get("form_token", ""))
         if token is None:
-            self.data["form_token"] = issue_form_token()
+            self.data["form_token"] = issue_form_token(self.browser_key)
             raise forms.ValidationError(
                 "This form had expired. Please check your details and send it again.",
                 code="expired",
             )
-        self.token_id, self.token_issued_at = token
+        self.token_id, self.token_issued_at, self.token_browser = token
         return cleaned_data
+
+    def sent_by_its_browser(self):
+        """True when the browser that sent this form is the one it was given to."""
+        return bool(self.browser_key and self.token_browser) and constant_time_compare(
+            self.token_browser, browser_digest(self.browser_key)
+        )
 
     @property
     def message_suggests_risk(self):

@@ -1,15 +1,16 @@
 import re
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from phonenumber_field.modelfields import PhoneNumberField
 
 from pages.models import ClinicDetails
@@ -350,3 +351,77 @@ class BlockedSender(models.Model):
     def save(self, *args, **kwargs):
         self.value = self.value.strip().lower()
         super().save(*args, **kwargs)
+
+
+# One statement, atomic on PostgreSQL and SQLite alike: the hour's first
+# submission from a client makes its row, each later one adds one to it.
+COUNT_SUBMISSION_SQL = """
+    INSERT INTO bookings_submissioncount (hour_start, client, submissions)
+    VALUES (%s, %s, 1)
+    ON CONFLICT (hour_start, client)
+    DO UPDATE SET submissions = bookings_submissioncount.submissions + 1
+    RETURNING submissions
+"""
+
+
+class SubmissionCountQuerySet(models.QuerySet):
+    # The hour before which this process last removed the counts; once per hour
+    # and process is enough, and costs no round trip on the other submissions.
+    cleared_before = None
+
+    def over_limit(self, address, now=None):
+        """
+        Count one valid submission from this client address in the current clock
+        hour; True once the hour's count is past BOOKINGS_RATE_LIMIT_PER_HOUR.
+        """
+        hour_start = (now or timezone.now()).astimezone(UTC)
+        hour_start = hour_start.replace(minute=0, second=0, microsecond=0)
+        self.remove_before(hour_start)
+        connection = connections[self.db]
+        hour_field = self.model._meta.get_field("hour_start")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                COUNT_SUBMISSION_SQL,
+                [
+                    hour_field.get_db_prep_value(hour_start, connection),
+                    client_digest(address),
+                ],
+            )
+            (submissions,) = cursor.fetchone()
+        return submissions > settings.BOOKINGS_RATE_LIMIT_PER_HOUR
+
+    def remove_before(self, hour_start):
+        if SubmissionCountQuerySet.cleared_before != hour_start:
+            self.filter(hour_start__lt=hour_start).delete()
+            SubmissionCountQuerySet.cleared_before = hour_start
+
+
+class SubmissionCount(models.Model):
+    """How many valid requests one client address sent in one clock hour."""
+
+    hour_start = models.DateTimeField()
+    client = models.CharField(
+        max_length=32, help_text="The client's address, hashed with the secret key."
+    )
+    submissions = models.PositiveIntegerField()
+
+    objects = SubmissionCountQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Also the index that finds old hours to remove.
+            models.UniqueConstraint(
+                fields=["hour_start", "client"], name="one_count_per_client_and_hour"
+            )
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.submissions} from {self.client} in the hour from {self.hour_start}"
+        )
+
+
+def client_digest(address):
+    """A client address no one without the secret key can recover."""
+    digest = salted_hmac("bookings.rate-limit", address, algorithm="sha256")
+    return digest.hexdigest()[:32]

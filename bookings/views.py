@@ -1,47 +1,42 @@
-import hashlib
+import re
+import secrets
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 
 from pages.models import Article
 from roswell_site.client_ip import client_address
 
-from .forms import ConsultationRequestForm, issue_form_token
-from .models import ConsultationRequest, Treatment
+from .forms import FORM_TOKEN_MAX_AGE, ConsultationRequestForm, issue_form_token
+from .models import ConsultationRequest, SubmissionCount, Treatment
 
 # The thanks page learns the patient's reference from a signed cookie that only
 # it receives (its path), not from a session: no session row to write per
 # request, and the patient's later page views stay cacheable (pages/caching.py).
 THANKS_COOKIE = "bookings_thanks"
 THANKS_SALT = "bookings.thanks"
+# A random key for the browser that was handed the form: a form sent again is
+# thanked only there (see issue_form_token), so nobody else who has its token
+# sees that patient's reference or crisis guidance.
+BROWSER_COOKIE = "bookings_browser"
+BROWSER_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
+SENT_BEFORE = (
+    "This form was sent before. If it was you, we have your request and will be "
+    "in touch. To send another, please check your details below and send them."
+)
 
 
 def over_rate_limit(request):
-    """Count one request for this client; True once it is past the hourly limit."""
-    address_hash = hashlib.sha256(
-        (settings.SECRET_KEY + client_address(request)).encode()
-    ).hexdigest()[:32]
-    count = count_this_hour(f"bookings:rate:{address_hash}")
-    return count > settings.BOOKINGS_RATE_LIMIT_PER_HOUR
-
-
-def count_this_hour(key):
-    """Add one to the count kept under key for an hour, and return the count."""
-    # Most patients send one request: a single round trip to the cache for them.
-    if cache.add(key, 1, timeout=3600):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # the entry expired between add() and incr()
-        cache.set(key, 1, timeout=3600)
-        return 1
+    """Count one valid request from this client; True once past the hourly limit."""
+    return SubmissionCount.objects.over_limit(client_address(request))
 
 
 # Each form carries its own one-time token, and the thanks page a patient's
@@ -52,9 +47,14 @@ class ConsultationRequestView(FormView):
     form_class = ConsultationRequestForm
     http_method_names = ["get", "head", "options", "post"]
 
+    @cached_property
+    def browser_key(self):
+        key = self.request.COOKIES.get(BROWSER_COOKIE, "")
+        return key if BROWSER_KEY.fullmatch(key) else secrets.token_urlsafe(24)
+
     def get_initial(self):
         initial = {
-            "form_token": issue_form_token(),
+            "form_token": issue_form_token(self.browser_key),
             "preferred_time": ConsultationRequest.TimeOfDay.ANY,
         }
         if treatment := self.treatment_from_article():
@@ -72,11 +72,26 @@ class ConsultationRequestView(FormView):
         topic_slugs = article.topics.values_list("slug", flat=True)
         return Treatment.objects.filter(is_active=True, slug__in=topic_slugs).first()
 
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"browser_key": self.browser_key}
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        response.set_cookie(
+            BROWSER_COOKIE,
+            self.browser_key,
+            max_age=FORM_TOKEN_MAX_AGE,
+            path=reverse("bookings:request"),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
     def form_valid(self, form):
         if over_rate_limit(self.request):
-            # A form sent again (double click, back button) still gets its thanks.
             if existing := self.already_saved(form):
-                return self.thank(existing)
+                return self.thank_again(form, existing)
             context = self.get_context_data(form=form, rate_limited=True)
             return self.render_to_response(context, status=429)
         try:
@@ -86,10 +101,22 @@ class ConsultationRequestView(FormView):
             consultation = self.already_saved(form)
             if consultation is None:
                 raise
+            return self.thank_again(form, consultation)
         return self.thank(consultation)
 
     def already_saved(self, form):
         return ConsultationRequest.objects.filter(form_token=form.token_id).first()
+
+    def thank_again(self, form, consultation):
+        """
+        Thank a form sent again (double click, back button) in the browser it was
+        given to; any other browser gets the form back, with a fresh token.
+        """
+        if form.sent_by_its_browser():
+            return self.thank(consultation)
+        form.data["form_token"] = issue_form_token(self.browser_key)
+        form.add_error(None, ValidationError(SENT_BEFORE, code="sent_before"))
+        return self.form_invalid(form)
 
     def thank(self, consultation):
         thanks_url = reverse("bookings:thanks")
@@ -100,7 +127,7 @@ class ConsultationRequestView(FormView):
             THANKS_COOKIE,
             consultation.reference,
             salt=THANKS_SALT,
-            max_age=settings.SESSION_COOKIE_AGE,
+            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
             path=thanks_url,
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
@@ -118,7 +145,7 @@ class ThanksView(TemplateView):
             THANKS_COOKIE,
             default=None,
             salt=THANKS_SALT,
-            max_age=settings.SESSION_COOKIE_AGE,
+            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
         )
         consultation = (
             ConsultationRequest.objects.filter(reference=reference)

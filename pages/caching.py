@@ -5,11 +5,16 @@ as cheaply as static files, while staff always see their edits at once.
 What is cached, and for whom
 - Views marked with @public_page (see pages/urls.py) are public pages. For a GET
   without a session cookie, PublicPageCacheMiddleware keeps the whole 200 response
-  in the default cache (Redis, or the database table), shared by every process,
-  and in the "pages" cache, each process's own memory, and serves it again
-  without running the view. Such responses also tell browsers and reverse proxies
-  they may keep them briefly (Cache-Control public, max-age,
+  in the "public_pages" cache (Redis, or a database table of its own), shared by
+  every process, and in the "pages" cache, each process's own memory, and serves
+  it again without running the view. Such responses also tell browsers and reverse
+  proxies they may keep them briefly (Cache-Control public, max-age,
   stale-while-revalidate), carry an ETag, and set no cookie and no "Vary: Cookie".
+- A page is kept under its path, plus its page number for ?page=N. With any other
+  query string it is rendered live and marked "never cache": the pagination links
+  keep every parameter, so it is another page, and no visitor can make the cache
+  hold more pages than the site has. Since public pages have a cache of their
+  own, what they store never evicts anything else.
 - A request with a session cookie (logged-in staff) gets the live page with
   "never cache" headers, as does every request in debug mode, so that template
   edits show at once. Pages that are not marked are left alone: the
@@ -41,6 +46,7 @@ import hashlib
 import importlib
 import logging
 import math
+import re
 import time
 import uuid
 from functools import cache as once
@@ -48,7 +54,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -61,6 +67,8 @@ from django.utils.cache import (
 )
 
 STATE_KEY = "pages:content-state"
+# The only query string a public page reads: a page of a paginated list.
+PAGE_QUERY = re.compile(r"page=[1-9][0-9]{0,5}")
 SOURCE_SUFFIXES = {".py", ".html", ".txt"}
 
 logger = logging.getLogger(__name__)
@@ -78,8 +86,15 @@ def from_cache(operation, *args):
         raise CacheUnavailable from error
 
 
+def shared_cache():
+    return caches["public_pages"]
+
+
 def public_page(view):
-    """Mark a view whose GET responses are the same for every anonymous visitor."""
+    """
+    Mark a view whose GET responses are the same for every anonymous visitor, and
+    depend on the path and on ?page= only.
+    """
     view.public_page = True
     return view
 
@@ -97,7 +112,7 @@ def m2m_content_changed(action, using=None, **kwargs):
 def forget_content_state():
     NotedContentState.forget()
     try:
-        from_cache(cache.delete, STATE_KEY)
+        from_cache(shared_cache().delete, STATE_KEY)
     except CacheUnavailable:  # the change is saved; only the cache missed it
         logger.exception("The cache is unavailable: pages may show old content")
 
@@ -128,7 +143,7 @@ def current_content_state(state):
     next_publication = state and state["next_publication"]
     if state is None or (next_publication and next_publication <= time.time()):
         state = new_content_state()
-        from_cache(cache.set, STATE_KEY, state, settings.PAGES_CACHE_TIMEOUT)
+        from_cache(shared_cache().set, STATE_KEY, state, settings.PAGES_CACHE_TIMEOUT)
     return state
 
 
@@ -142,7 +157,7 @@ class NotedContentState:
     def get(cls):
         now = time.monotonic()
         if now - cls.read_at >= settings.PAGES_CONTENT_CHECK_SECONDS:
-            cls.state = from_cache(cache.get, STATE_KEY)
+            cls.state = from_cache(shared_cache().get, STATE_KEY)
             cls.read_at = now
         cls.state = current_content_state(cls.state)
         return cls.state
@@ -193,13 +208,23 @@ def add_sharing_headers(response, state):
     )
 
 
+def page_address(request):
+    """The path, and the page number if any: None for another query string."""
+    query = request.META.get("QUERY_STRING", "")
+    if not query:
+        return request.path
+    if PAGE_QUERY.fullmatch(query):
+        return f"{request.path}?{query}"
+    return None
+
+
 class PageLookup:
     """One anonymous GET of a public page: its cached copy, or where to keep it."""
 
-    def __init__(self, request):
+    def __init__(self, request, address):
         self.request = request
-        address = request.build_absolute_uri().encode()
-        self.key = f"pages:page:{release()}:{hashlib.sha256(address).hexdigest()}"
+        digest = hashlib.sha256(address.encode()).hexdigest()
+        self.key = f"pages:page:{release()}:{digest}"
         self.is_get = request.method == "GET"
         self.state = NotedContentState.get()
         self.entry = self.current_entry()
@@ -209,7 +234,7 @@ class PageLookup:
         version = self.state["version"]
         entry = caches["pages"].get(self.key)
         if entry is None or entry["version"] != version:
-            entry = from_cache(cache.get, self.key)
+            entry = from_cache(shared_cache().get, self.key)
             if entry is None or entry["version"] != version:
                 return None
             caches["pages"].set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
@@ -224,8 +249,11 @@ class PageLookup:
             return None
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             return None
+        address = page_address(request)
+        if address is None:
+            return None
         try:
-            return cls(request)
+            return cls(request, address)
         except CacheUnavailable:
             logger.warning("The cache is unavailable: pages are served live")
             return None
@@ -256,7 +284,9 @@ class PageLookup:
             }
             caches["pages"].set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
             try:
-                from_cache(cache.set, self.key, entry, settings.PAGES_CACHE_TIMEOUT)
+                from_cache(
+                    shared_cache().set, self.key, entry, settings.PAGES_CACHE_TIMEOUT
+                )
             except CacheUnavailable:  # the page is rendered: send it all the same
                 logger.warning("The cache is unavailable: this page is not kept")
         add_sharing_headers(response, self.state)

@@ -59,20 +59,32 @@ ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
 )
 
-# The default cache is shared between processes and servers: the rate limit,
-# one-time tokens and the public pages (pages/caching.py) rely on it.
+# Shared between processes and servers: Redis if REDIS_URL is set, else tables
+# in the database (`manage.py createcachetable` makes them).
+_redis_url = os.environ.get("REDIS_URL", "")
+_redis_backend = "roswell_site.redis_cache.RedisCache"
+_database_backend = "django.core.cache.backends.db.DatabaseCache"
+
 CACHES = {
     "default": (
+        {"BACKEND": _redis_backend, "LOCATION": _redis_url}
+        if _redis_url
+        else {"BACKEND": _database_backend, "LOCATION": "django_cache"}
+    ),
+    # The public pages (pages/caching.py), apart: nothing visitors make the site
+    # store can evict anything else.
+    "public_pages": (
         {
-            "BACKEND": "roswell_site.redis_cache.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
+            "BACKEND": _redis_backend,
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": "public-pages",
         }
-        if os.environ.get("REDIS_URL")
+        if _redis_url
         else {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "django_cache",
-            # Room for every public page (one entry per address) besides the
-            # rate limit's entries; the default of 300 would evict pages.
+            "BACKEND": _database_backend,
+            "LOCATION": "public_pages_cache",
+            # Room for every public page and page of a list; the default of 300
+            # would evict pages.
             "OPTIONS": {"MAX_ENTRIES": 10000},
         }
     ),
@@ -416,6 +428,10 @@ BOOKINGS_RATE_LIMIT_PER_HOUR = int(os.environ.get("BOOKINGS_RATE_LIMIT_PER_HOUR"
 
 # Requests older than this are deleted by `manage.py purge_consultation_requests`.
 BOOKINGS_RETENTION_DAYS = int(os.environ.get("BOOKINGS_RETENTION_DAYS", "730"))
+
+# Minutes the thanks page shows a patient their reference after they sent the
+# form (the cookie's lifetime), whatever the staff's idle timeout.
+BOOKINGS_THANKS_MINUTES = int(os.environ.get("BOOKINGS_THANKS_MINUTES", "30"))
 
 # The header set by the reverse proxy in front of the site that holds the
 # client's address (e.g. X-Real-IP); unset, the connection's address is used.

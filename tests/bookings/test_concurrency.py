@@ -11,12 +11,16 @@ from bookings.models import ConsultationRequest
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_submissions_of_one_form_create_one_request(form_data):
-    data = form_data()
+    # A double click: one browser, with the cookie it was given with the form.
+    browser = Client()
+    token = browser.get("/consultation/").context["form"]["form_token"].value()
+    data = form_data(form_token=token)
     barrier = threading.Barrier(2)
     statuses = []
 
     def submit():
         client = Client()
+        client.cookies.update(browser.cookies)
         barrier.wait()
         try:
             statuses.append(client.post("/consultation/", data).status_code)

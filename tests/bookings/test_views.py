@@ -70,7 +70,7 @@ def test_patient_data_never_appears_in_a_url(client, form_data):
 
 
 def test_same_form_sent_twice_creates_one_request(client, form_data):
-    data = form_data()
+    data = form_data(form_token=client.get(URL).context["form"]["form_token"].value())
 
     first = client.post(URL, data)
     second = client.post(URL, data)
@@ -93,7 +93,7 @@ def test_reference_reaches_only_the_thanks_page_in_a_signed_cookie(
     assert cookie.value.startswith(ConsultationRequest.objects.get().reference + ":")
     assert cookie["path"] == "/consultation/thanks/"
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
-    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
+    assert cookie["max-age"] == settings.BOOKINGS_THANKS_MINUTES * 60
     # No session: the patient's next page views are served from the page cache.
     assert settings.SESSION_COOKIE_NAME not in response.cookies
 

@@ -3,7 +3,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
+from django.db import connection
 from django.utils import timezone
 
 from pages.caching import STATE_KEY, release
@@ -256,7 +257,7 @@ def test_change_saved_by_another_server_process_shows_within_the_check_interval(
     texts(client)
     # What a save in another gunicorn worker or server leaves behind.
     Article.objects.update(title="Saved by another process")
-    cache.delete(STATE_KEY)
+    caches["public_pages"].delete(STATE_KEY)
 
     time.sleep(0.25)
 
@@ -331,6 +332,59 @@ def test_missing_pages_are_not_cached(client, site, make_page):
     assert client.get("/opening-soon/").status_code == 200
 
 
+def cached_pages():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM public_pages_cache")
+        return cursor.fetchone()[0]
+
+
+def test_other_query_strings_neither_grow_the_cache_nor_change_the_page(client, site):
+    page = client.get("/medical-disclaimer/").text
+    stored = cached_pages()
+
+    for number in range(1, 51):
+        response = client.get(f"/medical-disclaimer/?f={number}")
+        assert response.text == page
+        assert "no-store" in response["Cache-Control"]
+
+    assert cached_pages() == stored
+
+
+@pytest.mark.parametrize(
+    "query", ["page=2&f=1", "f=1&page=2", "page=02", "page=2&page=3", "page=last"]
+)
+def test_only_a_plain_page_number_is_kept_with_the_path(
+    client, site, make_article, query
+):
+    for number in range(10):
+        make_article(f"More {number}")
+    client.get("/articles/?page=2")
+    stored = cached_pages()
+
+    client.get(f"/articles/?{query}")
+
+    assert cached_pages() == stored
+
+
+def test_a_page_of_a_list_is_kept_under_its_number(client, site, make_article):
+    for number in range(10):
+        make_article(f"More {number}")
+    first, second = client.get("/articles/").text, client.get("/articles/?page=2").text
+    Article.objects.update(title="Renamed behind the cache")
+
+    assert client.get("/articles/").text == first
+    assert client.get("/articles/?page=2").text == second
+    assert first != second
+
+
+def test_the_page_cache_is_apart_from_the_default_cache(client, site):
+    client.get("/about-us/")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM django_cache")
+        assert cursor.fetchone()[0] == 0
+
+
 @pytest.mark.parametrize("url", ["/consultation/", "/consultation/thanks/"])
 def test_consultation_pages_are_never_cached(client, site, url):
     response = client.get(url)
@@ -381,7 +435,7 @@ def test_a_deploy_that_changes_templates_or_static_files_starts_a_new_cache(
 @pytest.fixture
 def cache_down(settings):
     settings.CACHES = settings.CACHES | {
-        "default": {
+        "public_pages": {
             "BACKEND": "roswell_site.redis_cache.RedisCache",
             # Nothing listens here: the cache is unreachable.
             "LOCATION": "redis://127.0.0.1:1/0",

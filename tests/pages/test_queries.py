@@ -19,7 +19,7 @@ PUBLIC_URLS = [
 def in_memory_cache(settings):
     """The cache in the process's memory, so only the page's own queries count."""
     settings.CACHES = settings.CACHES | {
-        "default": {
+        "public_pages": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": uuid.uuid4().hex,
         }
@@ -101,4 +101,4 @@ def test_cached_page_costs_at_most_one_read_of_the_database_cache(
     settings.PAGES_CONTENT_CHECK_SECONDS = 0
     with django_assert_num_queries(1) as captured:
         client.get("/articles/article-0/")
-    assert "django_cache" in captured.captured_queries[0]["sql"]
+    assert "public_pages_cache" in captured.captured_queries[0]["sql"]

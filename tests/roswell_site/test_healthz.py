@@ -21,7 +21,7 @@ def test_healthz_reveals_no_versions(client, db):
 
 @pytest.mark.django_db
 def test_healthz_answers_503_when_the_cache_is_down(client, settings):
-    settings.CACHES = {
+    settings.CACHES = settings.CACHES | {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             # Nothing listens here: the shared cache is unreachable.
