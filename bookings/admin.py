@@ -6,7 +6,8 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
-from reversion_compare.admin import CompareVersionAdmin
+
+from roswell_site.admin import HistoryAdmin
 
 from .models import BlockedSender, ConsultationRequest, ContactAttempt, Treatment
 from .tasks import deliver_notifications
@@ -88,7 +89,7 @@ class ContactAttemptInline(admin.TabularInline):
 
 
 @admin.register(ConsultationRequest)
-class ConsultationRequestAdmin(CompareVersionAdmin):
+class ConsultationRequestAdmin(HistoryAdmin):
     list_display = (
         "reference",
         "urgent_flag",
