@@ -162,14 +162,14 @@ class ConsultationRequestAdmin(HistoryAdmin):
         logger.info(
             "Consultation request %s deleted by user %s", obj.reference, request.user.pk
         )
-        super().delete_model(request, obj)
+        ConsultationRequest.objects.filter(pk=obj.pk).delete_with_history()
 
     def delete_queryset(self, request, queryset):
         for reference in queryset.values_list("reference", flat=True):
             logger.info(
                 "Consultation request %s deleted by user %s", reference, request.user.pk
             )
-        super().delete_queryset(request, queryset)
+        queryset.delete_with_history()
 
     @admin.display(description="urgent", boolean=True, ordering="is_urgent")
     def urgent_flag(self, obj):
