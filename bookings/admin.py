@@ -6,7 +6,8 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
-from reversion_compare.admin import CompareVersionAdmin
+
+from roswell_site.admin import HistoryAdmin
 
 from .models import BlockedSender, ConsultationRequest, ContactAttempt, Treatment
 from .tasks import deliver_notifications
@@ -88,7 +89,7 @@ class ContactAttemptInline(admin.TabularInline):
 
 
 @admin.register(ConsultationRequest)
-class ConsultationRequestAdmin(CompareVersionAdmin):
+class ConsultationRequestAdmin(HistoryAdmin):
     list_display = (
         "reference",
         "urgent_flag",
@@ -161,14 +162,14 @@ class ConsultationRequestAdmin(CompareVersionAdmin):
         logger.info(
             "Consultation request %s deleted by user %s", obj.reference, request.user.pk
         )
-        super().delete_model(request, obj)
+        ConsultationRequest.objects.filter(pk=obj.pk).delete_with_history()
 
     def delete_queryset(self, request, queryset):
         for reference in queryset.values_list("reference", flat=True):
             logger.info(
                 "Consultation request %s deleted by user %s", reference, request.user.pk
             )
-        super().delete_queryset(request, queryset)
+        queryset.delete_with_history()
 
     @admin.display(description="urgent", boolean=True, ordering="is_urgent")
     def urgent_flag(self, obj):

@@ -5,13 +5,15 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.db import connections, models
-from django.db.models import Q
+from django.db import connections, models, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from phonenumber_field.modelfields import PhoneNumberField
+from reversion.models import Revision, Version
 
 from pages.models import ClinicDetails
 
@@ -32,6 +34,17 @@ def new_reference():
     """An unguessable reference such as RI-7K3Q-M9XD (40 random bits)."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"RI-{chars[:4]}-{chars[4:]}"
+
+
+# What anonymising leaves of a request's personal details.
+ANONYMISED_DETAILS = {
+    "full_name": "(removed)",
+    "email": "removed@invalid",
+    "phone": "",
+    "message": "",
+    "internal_notes": "",
+    "notification_last_error": "",
+}
 
 
 def suggests_risk(text):
@@ -73,6 +86,25 @@ class Treatment(models.Model):
         return self.name
 
 
+def is_version_of(queryset):
+    """A filter on reversion's versions: the version's object is in queryset."""
+    pk = queryset.model._meta.pk
+    return Exists(queryset.filter(pk=Cast(OuterRef("object_id"), pk)))
+
+
+def versions_of(queryset):
+    return Version.objects.get_for_model(queryset.model).filter(is_version_of(queryset))
+
+
+def delete_history_of_deleted(*models):
+    """Delete the versions of objects that no longer exist, and revisions left empty."""
+    for model in models:
+        Version.objects.get_for_model(model).exclude(
+            is_version_of(model.objects.all())
+        ).delete()
+    Revision.objects.filter(version=None).delete()
+
+
 class ConsultationRequestQuerySet(models.QuerySet):
     def not_delivered(self):
         """Requests whose staff notification has not gone out (spam is never sent)."""
@@ -82,6 +114,36 @@ class ConsultationRequestQuerySet(models.QuerySet):
 
     def older_than(self, days):
         return self.filter(created_at__lt=timezone.now() - timedelta(days=days))
+
+    def not_anonymised(self):
+        return self.exclude(full_name=ANONYMISED_DETAILS["full_name"])
+
+    def delete_with_history(self):
+        """
+        Delete these requests and their contact attempts, with the copies of them
+        that revision history keeps (and those of any request or attempt deleted
+        before). Returns how many requests were deleted.
+        """
+        with transaction.atomic():
+            _, deleted = self.delete()
+            delete_history_of_deleted(ConsultationRequest, ContactAttempt)
+        return deleted.get(ConsultationRequest._meta.label, 0)
+
+    def anonymise(self):
+        """
+        Remove the personal details of these requests and the notes of their
+        contact attempts, and the revision history, which holds the old values.
+        Returns how many requests were anonymised.
+        """
+        attempts = ContactAttempt.objects.filter(request__in=self.values("pk"))
+        with transaction.atomic():
+            # The requests last: this queryset may select on the details it removes.
+            versions_of(attempts).delete()
+            versions_of(self).delete()
+            attempts.update(notes="")
+            count = self.update(**ANONYMISED_DETAILS)
+            delete_history_of_deleted(ConsultationRequest, ContactAttempt)
+        return count
 
 
 class ConsultationRequest(models.Model):

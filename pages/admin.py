@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db import models
 from django.utils import timezone
-from reversion_compare.admin import CompareVersionAdmin
+
+from roswell_site.admin import HistoryAdmin
 
 from .models import Article, ClinicDetails, Page, Topic
 
@@ -38,14 +39,14 @@ class ReviewDueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Topic)
-class TopicAdmin(CompareVersionAdmin):
+class TopicAdmin(HistoryAdmin):
     list_display = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name",)
 
 
 @admin.register(Article)
-class ArticleAdmin(CompareVersionAdmin):
+class ArticleAdmin(HistoryAdmin):
     list_display = (
         "title",
         "public_state",
@@ -87,7 +88,7 @@ class ArticleAdmin(CompareVersionAdmin):
 
 
 @admin.register(Page)
-class PageAdmin(CompareVersionAdmin):
+class PageAdmin(HistoryAdmin):
     list_display = (
         "title",
         "slug",
@@ -115,7 +116,7 @@ class PageAdmin(CompareVersionAdmin):
 
 
 @admin.register(ClinicDetails)
-class ClinicDetailsAdmin(CompareVersionAdmin):
+class ClinicDetailsAdmin(HistoryAdmin):
     list_display = ("name", "phone", "email")
 
     def has_add_permission(self, request):

@@ -1,7 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
+from reversion.models import Version
+from reversion_compare.admin import CompareVersionAdmin
 
 # The rich-text editor (Tiptap) adds a <style> element of its own, so the admin
 # allows inline styles; scripts stay as strict as on the public site.
@@ -14,3 +20,49 @@ class ClinicAdminSite(admin.AdminSite):
 
     def admin_view(self, view, cacheable=False):
         return csp_override(ADMIN_CSP)(super().admin_view(view, cacheable))
+
+
+class HistoryAdmin(CompareVersionAdmin):
+    """
+    Revision history (django-reversion and reversion-compare) under our permissions.
+
+    Upstream, the compare view checks no permission, and the revision and recover
+    views take any version id, of any model: they would show or restore another
+    model's data. Here every per-object view needs what Django's history page
+    needs (view or change on that object, change to revert), and a version id is
+    looked up only among the versions of that object, or for recovery among the
+    deleted objects of this admin's model; any other id answers 404.
+    """
+
+    def history_object(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.history_object(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def compare_view(self, request, object_id, extra_context=None):
+        self.history_object(request, object_id)
+        return super().compare_view(request, object_id, extra_context)
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        obj = self.history_object(request, object_id)
+        # Checked before reversion reverts the revision, with signals live on POST.
+        if request.method == "POST" and not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        get_object_or_404(Version.objects.get_for_object(obj), pk=version_id)
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        # What the recover list asks, before reversion restores anything.
+        if not (
+            self.has_add_permission(request) and self.has_change_permission(request)
+        ):
+            raise PermissionDenied
+        get_object_or_404(Version.objects.get_deleted(self.model), pk=version_id)
+        return super().recover_view(request, version_id, extra_context)

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-from reversion.models import Version
+from reversion.models import Revision, Version
 
 from bookings.models import (
     BlockedSender,
@@ -266,6 +266,63 @@ def test_superuser_deletion_is_logged(admin_client, requests_made, caplog):
     assert not ConsultationRequest.objects.exists()
     assert f"Consultation request {consultation.reference} deleted" in caplog.text
     assert "Maria" not in caplog.text
+
+
+def log_a_call(admin_client, consultation):
+    """Record a contact attempt through the admin, which keeps a revision of both."""
+    now = timezone.localtime()
+    admin_client.post(
+        change_url(consultation),
+        {
+            "status": "contacted",
+            "internal_notes": "Prefers mornings.",
+            "contact_attempts-TOTAL_FORMS": "1",
+            "contact_attempts-INITIAL_FORMS": "0",
+            "contact_attempts-0-attempted_at_0": now.strftime("%Y-%m-%d"),
+            "contact_attempts-0-attempted_at_1": now.strftime("%H:%M:%S"),
+            "contact_attempts-0-method": "phone",
+            "contact_attempts-0-result": "reached",
+            "contact_attempts-0-notes": "Happy to come in.",
+        },
+    )
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete selected action"])
+def test_superuser_deletion_leaves_no_history_of_the_request(
+    admin_client, requests_made, how
+):
+    deleted, kept = requests_made(2)
+    for consultation in (deleted, kept):
+        log_a_call(admin_client, consultation)
+    deleted_revisions = set(
+        Version.objects.get_for_object(deleted).values_list("revision", flat=True)
+    )
+    assert Version.objects.filter(revision__in=deleted_revisions).count() == 2
+    kept_versions = set(
+        Version.objects.exclude(revision__in=deleted_revisions).values_list(
+            "pk", flat=True
+        )
+    )
+    assert kept_versions
+
+    if how == "delete page":
+        admin_client.post(f"{LIST_URL}{deleted.pk}/delete/", {"post": "yes"})
+    else:
+        admin_client.post(
+            LIST_URL,
+            {
+                "action": "delete_selected",
+                "_selected_action": [deleted.pk],
+                "post": "yes",
+            },
+        )
+
+    assert list(ConsultationRequest.objects.all()) == [kept]
+    assert set(Version.objects.values_list("pk", flat=True)) == kept_versions
+    assert not Revision.objects.filter(pk__in=deleted_revisions).exists()
+    # What reversion's recover list would offer.
+    assert not Version.objects.get_deleted(ConsultationRequest).exists()
+    assert not Version.objects.get_deleted(ContactAttempt).exists()
 
 
 def test_csv_export_needs_its_permission(front_desk_client, requests_made):
