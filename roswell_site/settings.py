@@ -55,6 +55,11 @@ if not DEBUG and (
 # HSTS and redirects to https. On by default in production.
 HTTPS = env_bool("DJANGO_HTTPS", default=not DEBUG)
 
+# Behind a reverse proxy (deploy/nginx): it terminates TLS and is the connection's
+# address for every client, so CLIENT_IP_HEADER must name its header
+# (roswell_site/checks.py warns otherwise).
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
 )
@@ -237,10 +242,8 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD")
 
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
 
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (deploy/nginx).
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY") else None
-)
+# The proxy sets X-Forwarded-Proto (deploy/nginx).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 
 # Load balancers check health over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
