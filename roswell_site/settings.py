@@ -205,6 +205,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "roswell_site.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of every login attempt.
@@ -254,7 +255,8 @@ SECURE_SSL_REDIRECT = HTTPS
 
 SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
-# Staff are logged out after this much inactivity; every request renews it.
+# Staff are logged out after this much inactivity; every request renews it (and
+# STAFF_SESSION_MAX_HOURS caps it).
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_IDLE_MINUTES", "30")) * 60
 
 SESSION_COOKIE_SECURE = HTTPS
@@ -450,3 +452,6 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Staff are logged out this long after logging in, however active they are.
+STAFF_SESSION_MAX_HOURS = int(os.environ.get("DJANGO_SESSION_MAX_HOURS", "12"))
