@@ -353,16 +353,21 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # 3. Third-party
 
-# Ten wrong passwords for one account, or from one address, lock it for an hour
-# or until a superuser unlocks it (admin: Axes > Access attempts, or
-# `manage.py axes_reset_username NAME`).
+# Ten wrong passwords for one account from one address, or for any accounts from
+# one address, lock that address out (of that account, or of all) for an hour or
+# until a superuser unlocks it (admin: Axes > Access attempts, or `manage.py
+# axes_reset_username NAME` / `axes_reset_ip ADDRESS`). Never the account from
+# everywhere, which would let anyone lock staff out; ten for the account from
+# all addresses together e-mail its owner instead (roswell_site/login_alerts.py).
 AXES_CLIENT_IP_CALLABLE = "roswell_site.client_ip.client_address"
 
 AXES_COOLOFF_TIME = int(os.environ.get("DJANGO_LOCKOUT_HOURS", "1"))
 
 AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "10"))
 
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "roswell_site.login_alerts.LoginAlertHandler"
+
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
