@@ -8,14 +8,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
 from django.utils import timezone
 
 LOGGED_IN_AT = "logged_in_at"
 
 
-@receiver(user_logged_in)
 def note_login_time(sender, request, user, **kwargs):
     request.session[LOGGED_IN_AT] = timezone.now().timestamp()
 
