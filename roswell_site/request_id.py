@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 current_id = contextvars.ContextVar("current_id", default="-")
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+SAFE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class ContextIdFilter(logging.Filter):
@@ -31,7 +31,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request.id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request.id = incoming if SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
         # Not reset afterwards: Django logs the response's status after the
         # middleware has returned, and that line must carry the id too.
         current_id.set(request.id)

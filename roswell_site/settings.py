@@ -55,6 +55,11 @@ if not DEBUG and (
 # HSTS and redirects to https. On by default in production.
 HTTPS = env_bool("DJANGO_HTTPS", default=not DEBUG)
 
+# Behind a reverse proxy (deploy/nginx): it terminates TLS and is the connection's
+# address for every client, so CLIENT_IP_HEADER must name its header
+# (roswell_site/checks.py warns otherwise).
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
 )
@@ -212,6 +217,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "roswell_site.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of every login attempt.
@@ -249,10 +255,8 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD")
 
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
 
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (deploy/nginx).
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY") else None
-)
+# The proxy sets X-Forwarded-Proto (deploy/nginx).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 
 # Load balancers check health over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -263,7 +267,8 @@ SECURE_SSL_REDIRECT = HTTPS
 
 SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
-# Staff are logged out after this much inactivity; every request renews it.
+# Staff are logged out after this much inactivity; every request renews it (and
+# STAFF_SESSION_MAX_HOURS caps it).
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_IDLE_MINUTES", "30")) * 60
 
 SESSION_COOKIE_SECURE = HTTPS
@@ -360,16 +365,21 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # 3. Third-party
 
-# Ten wrong passwords for one account, or from one address, lock it for an hour
-# or until a superuser unlocks it (admin: Axes > Access attempts, or
-# `manage.py axes_reset_username NAME`).
+# Ten wrong passwords for one account from one address, or for any accounts from
+# one address, lock that address out (of that account, or of all) for an hour or
+# until a superuser unlocks it (admin: Axes > Access attempts, or `manage.py
+# axes_reset_username NAME` / `axes_reset_ip ADDRESS`). Never the account from
+# everywhere, which would let anyone lock staff out; ten for the account from
+# all addresses together e-mail its owner instead (roswell_site/login_alerts.py).
 AXES_CLIENT_IP_CALLABLE = "roswell_site.client_ip.client_address"
 
 AXES_COOLOFF_TIME = int(os.environ.get("DJANGO_LOCKOUT_HOURS", "1"))
 
 AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "10"))
 
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "roswell_site.login_alerts.LoginAlertHandler"
+
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
@@ -468,3 +478,6 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Staff are logged out this long after logging in, however active they are.
+STAFF_SESSION_MAX_HOURS = int(os.environ.get("DJANGO_SESSION_MAX_HOURS", "12"))

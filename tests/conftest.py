@@ -151,7 +151,10 @@ def axe_violations():
     Playwright page and returns its violations, one readable line each.
     """
     if not AXE_SCRIPT.exists():
-        skip_or_fail(f"{AXE_SCRIPT} missing: run `npm ci --prefix audit`")
+        skip_or_fail(
+            f"axe-core not installed ({AXE_SCRIPT} missing): install Node.js and "
+            "npm, then run `make test` again (or `npm ci --prefix audit`)"
+        )
 
     def run(page):
         page.add_script_tag(path=AXE_SCRIPT)

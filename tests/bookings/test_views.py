@@ -1,8 +1,10 @@
+import re
+
 import pytest
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
-from bookings.models import BlockedSender, ConsultationRequest
+from bookings.models import REFERENCE_ALPHABET, BlockedSender, ConsultationRequest
 from tests.bookings.conftest import run_worker
 
 URL = "/consultation/"
@@ -42,16 +44,27 @@ def test_valid_request_is_stored_queued_and_thanked(client, form_data, mailoutbo
     assert consultation.staff_notified_at and consultation.patient_confirmed_at
 
 
-def test_reference_is_random_and_never_the_database_id(client, form_data):
-    client.post(URL, form_data())
-    client.post(URL, form_data())
+def test_reference_is_random_and_never_the_database_id(client, form_data, settings):
+    settings.BOOKINGS_RATE_LIMIT_PER_HOUR = 100
+    for _ in range(30):
+        client.post(URL, form_data())
 
-    first, second = ConsultationRequest.objects.order_by("pk")
-    assert first.reference != second.reference
-    for consultation in (first, second):
-        assert consultation.reference.startswith("RI-")
-        assert len(consultation.reference) == 12
+    consultations = list(ConsultationRequest.objects.order_by("pk"))
+    references = [consultation.reference for consultation in consultations]
+    assert len(references) == 30
+    assert len(set(references)) == 30
+    pattern = re.compile(rf"RI-[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}")
+    assert all(pattern.fullmatch(reference) for reference in references)
+    for consultation in consultations:
         assert str(consultation.pk) not in consultation.reference.split("-")[1:]
+    # A counter (RI-0000-0001, RI-0000-0002, ...) keeps its leading characters;
+    # random ones change in every position (30 draws of 32 characters each
+    # give fewer than 4 different ones with a chance below 1 in 10^25).
+    characters = [
+        reference.replace("RI-", "").replace("-", "") for reference in references
+    ]
+    for position in range(8):
+        assert len({chars[position] for chars in characters}) >= 4
 
 
 def test_thanks_page_without_a_request_goes_back_to_the_form(client, db):

@@ -2,6 +2,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 
 from pages.models import Article
@@ -124,6 +125,42 @@ def test_staff_preview_unpublished_article_marked_not_public(
     assert response.status_code == 200
     assert "Preview: not public." in response.text
     assert notice in response.text
+
+
+def staff_login(client, *, group=None, permissions=()):
+    user = User.objects.create_user("staff", password="unused", is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="pages", codename__in=permissions
+        )
+    )
+    client.force_login(user)
+    return client
+
+
+def test_front_desk_cannot_preview_a_draft(client, site, make_article):
+    make_article("Hidden", status=Article.Status.DRAFT)
+    front_desk = staff_login(client, group="Front desk")
+
+    response = front_desk.get("/articles/hidden/")
+
+    assert response.status_code == 404
+    assert "Hidden" not in response.text
+
+
+@pytest.mark.parametrize("permission", ["view_article", "change_article"])
+def test_staff_with_article_rights_preview_a_draft(
+    client, site, make_article, permission
+):
+    make_article("Hidden", status=Article.Status.DRAFT)
+    editor = staff_login(client, permissions=[permission])
+
+    response = editor.get("/articles/hidden/")
+
+    assert response.status_code == 200
+    assert "Preview: not public." in response.text
 
 
 def test_public_article_has_no_preview_banner(admin_client, site):

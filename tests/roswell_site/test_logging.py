@@ -19,6 +19,14 @@ def test_a_proxy_request_id_is_kept_and_a_hostile_one_replaced(client, db):
     assert replaced["X-Request-ID"] != "bad\nid <script>"
 
 
+def test_a_request_id_with_a_trailing_newline_is_replaced(client, db):
+    response = client.get("/healthz", headers={"X-Request-ID": "abcdefgh\n"})
+
+    assert response.status_code == 200
+    assert response["X-Request-ID"] != "abcdefgh\n"
+    assert len(response["X-Request-ID"]) == 32
+
+
 def test_log_lines_carry_the_request_id(client, db, caplog):
     with caplog.at_level(logging.WARNING):
         response = client.get("/articles/missing/")

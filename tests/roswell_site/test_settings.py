@@ -117,3 +117,26 @@ def test_s3_bucket_switches_media_storage(run_manage):
     )
 
     assert result.stdout.strip() == "S3Storage"
+
+
+def test_check_deploy_warns_behind_a_proxy_without_client_ip_header(run_manage):
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env=production_env(DJANGO_CLIENT_IP_HEADER=None),
+    )
+
+    assert result.returncode != 0
+    assert "roswell_site.W001" in result.stderr
+    assert "DJANGO_CLIENT_IP_HEADER" in result.stderr
+
+
+def test_the_proxy_warning_is_for_check_deploy_only(run_manage):
+    # CI runs `DJANGO_DEBUG=1 manage.py check --fail-level WARNING`.
+    env = production_env(DJANGO_DEBUG="1", DJANGO_CLIENT_IP_HEADER=None)
+
+    result = run_manage("check", "--fail-level", "WARNING", env=env)
+
+    assert result.returncode == 0, result.stderr
