@@ -447,3 +447,8 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Seconds after which a task still RUNNING is taken to be abandoned by a worker
+# that died, and goes back to the queue (bookings/management/commands/db_worker.py).
+# Far longer than any task runs: e-mail is two SMTP conversations of 10 s timeout.
+TASKS_RUNNING_TIMEOUT = int(os.environ.get("DJANGO_TASKS_RUNNING_TIMEOUT", "300"))

@@ -111,9 +111,7 @@ def run_worker():
     """Run every task that is due, as `manage.py db_worker` does in production."""
     # The worker closes connections that are not in autocommit mode, which would
     # end the test's transaction; Django's test client keeps them open likewise.
-    with mock.patch(
-        "django_tasks_db.management.commands.db_worker.close_old_connections"
-    ):
+    with mock.patch("bookings.management.commands.db_worker.close_old_connections"):
         call_command(
             "db_worker",
             "--batch",
