@@ -190,6 +190,12 @@ class ConsultationRequest(models.Model):
     notification_last_attempt_at = models.DateTimeField(
         null=True, blank=True, editable=False
     )
+    delivery_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set while a task is sending this request's e-mail.",
+    )
 
     created_at = models.DateTimeField("received", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -268,6 +274,38 @@ class ConsultationRequest(models.Model):
             render_to_string("bookings/email/confirmation.html", context), "text/html"
         )
         message.send()
+
+    def claim_delivery(self):
+        """
+        Take the right to send this request's e-mail, for TASKS_RUNNING_TIMEOUT
+        seconds: False while another task holds it. A claim left by a worker that
+        died expires.
+        """
+        now = timezone.now()
+        expired = now - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
+        claimed = (
+            ConsultationRequest.objects.filter(pk=self.pk)
+            .filter(
+                Q(delivery_started_at__isnull=True) | Q(delivery_started_at__lt=expired)
+            )
+            .update(delivery_started_at=now)
+        )
+        if claimed:
+            # What a run that held the claim until now has sent since this loaded.
+            self.refresh_from_db()
+        return bool(claimed)
+
+    def release_delivery(self):
+        """Give up this task's claim, unless it expired and another task took it."""
+        ConsultationRequest.objects.filter(
+            pk=self.pk, delivery_started_at=self.delivery_started_at
+        ).update(delivery_started_at=None)
+        self.delivery_started_at = None
+
+    def delivery_claim_expires_at(self):
+        """When the claim this request was loaded with, or one taken now, expires."""
+        start = self.delivery_started_at or timezone.now()
+        return start + timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
 
     def record_delivery_failure(self, error):
         self.notification_attempts += 1
