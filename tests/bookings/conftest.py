@@ -1,6 +1,7 @@
 import email
 import io
 import socket
+import time
 from email import policy
 from unittest import mock
 
@@ -119,3 +120,13 @@ def run_worker():
             "--no-reload",
             stdout=io.StringIO(),
         )
+
+
+def wait_until(condition, seconds=30):
+    """Whether condition() came true within the given seconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False

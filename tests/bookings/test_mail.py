@@ -192,3 +192,36 @@ def test_a_retry_never_sends_the_same_mail_twice(
     run_worker()
 
     assert len(smtp_server.messages) == 1
+
+
+def test_a_run_finding_the_delivery_claimed_sends_nothing_and_looks_again_later(
+    client, form_data, smtp_server, settings
+):
+    consultation = submit(client, form_data)
+    ConsultationRequest.objects.filter(pk=consultation.pk).update(
+        delivery_started_at=timezone.now()
+    )
+
+    run_worker()
+
+    assert smtp_server.messages == []
+    later = DBTaskResult.objects.get(status="READY")
+    timeout = timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
+    assert timeout < later.run_after - timezone.now() <= timeout + timedelta(seconds=1)
+
+
+def test_a_claim_older_than_the_timeout_is_taken_over(
+    client, form_data, smtp_server, settings
+):
+    consultation = submit(client, form_data)
+    expired = timezone.now() - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
+    ConsultationRequest.objects.filter(pk=consultation.pk).update(
+        delivery_started_at=expired
+    )
+
+    run_worker()
+
+    assert len(smtp_server.to(STAFF)) == 1
+    assert len(smtp_server.to(PATIENT)) == 1
+    consultation.refresh_from_db()
+    assert consultation.delivery_started_at is None
