@@ -26,6 +26,38 @@ RISK_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
+# Services where anyone can have an address: blocking one as a domain would turn
+# away every patient who uses it.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "aim.com",
+        "aol.com",
+        "fastmail.com",
+        "gmail.com",
+        "gmx.com",
+        "gmx.net",
+        "googlemail.com",
+        "hey.com",
+        "hotmail.com",
+        "icloud.com",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "pm.me",
+        "proton.me",
+        "protonmail.com",
+        "rocketmail.com",
+        "tutanota.com",
+        "yahoo.com",
+        "yandex.com",
+        "ymail.com",
+        "zoho.com",
+    }
+)
+
 
 def new_reference():
     """An unguessable reference such as RI-7K3Q-M9XD (40 random bits)."""
@@ -352,11 +384,14 @@ class ContactAttempt(models.Model):
         return f"{self.get_method_display()} on {self.attempted_at:%Y-%m-%d %H:%M}"
 
 
+def email_domain(email):
+    return email.strip().lower().rpartition("@")[2]
+
+
 class BlockedSenderQuerySet(models.QuerySet):
     def blocks(self, email):
         email = email.strip().lower()
-        domain = email.rpartition("@")[2]
-        return self.filter(value__in=[email, domain]).exists()
+        return self.filter(value__in=[email, email_domain(email)]).exists()
 
 
 class BlockedSender(models.Model):
@@ -366,7 +401,9 @@ class BlockedSender(models.Model):
         "e-mail address or domain",
         max_length=254,
         unique=True,
-        help_text="For example spammer@example.com, or example.com for a whole domain.",
+        help_text="For example spammer@example.com, or example.com for a whole "
+        "domain. Free e-mail services such as gmail.com cannot be blocked as a "
+        "whole domain.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -388,3 +425,17 @@ class BlockedSender(models.Model):
     def save(self, *args, **kwargs):
         self.value = self.value.strip().lower()
         super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.value.strip().lower() in FREE_MAIL_DOMAINS:
+            raise ValidationError(
+                {
+                    "value": ValidationError(
+                        "%(domain)s is a free e-mail service that many patients use, "
+                        "so it cannot be blocked as a whole. Block the sender's "
+                        "address instead.",
+                        code="free_mail_domain",
+                        params={"domain": self.value.strip().lower()},
+                    )
+                }
+            )
