@@ -56,9 +56,10 @@ class Worker(db_worker.Worker):
         if self.startup_delay and self.interval:
             time.sleep(random.random())  # noqa: S311 - spreads workers' first look
         while self.running:
-            close_old_connections()
             try:
+                close_old_connections()
                 task_result = self.run_next_task()
+                close_old_connections()
             except DATABASE_ERRORS as error:
                 if is_locked_database_exception(error):
                     time.sleep(self.interval)
@@ -71,7 +72,6 @@ class Worker(db_worker.Worker):
                 return
             if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                 return
-            close_old_connections()
             if self.running and task_result is None:
                 time.sleep(self.interval)
 
