@@ -323,7 +323,7 @@ class ConsultationRequest(models.Model):
             .update(delivery_started_at=now)
         )
         if claimed:
-            # What a run that held the claim until now has sent since this loaded.
+            # A run that held the claim may have sent e-mail since this was loaded.
             self.refresh_from_db()
         return bool(claimed)
 
