@@ -9,7 +9,14 @@ from django.utils.html import format_html
 
 from roswell_site.admin import HistoryAdmin
 
-from .models import BlockedSender, ConsultationRequest, ContactAttempt, Treatment
+from .models import (
+    FREE_MAIL_DOMAINS,
+    BlockedSender,
+    ConsultationRequest,
+    ContactAttempt,
+    Treatment,
+    email_domain,
+)
 from .tasks import deliver_notifications
 
 logger = logging.getLogger(__name__)
@@ -207,7 +214,16 @@ class ConsultationRequestAdmin(HistoryAdmin):
         hours = int((timezone.now() - obj.created_at).total_seconds() // 3600)
         return f"{hours} h"
 
-    @admin.action(description="Send the e-mail again for the selected requests")
+    def has_block_permission(self, request):
+        # An action's permissions are alternatives: both rights go in this one.
+        return self.has_change_permission(request) and request.user.has_perm(
+            "bookings.add_blockedsender"
+        )
+
+    @admin.action(
+        description="Send the e-mail again for the selected requests",
+        permissions=["change"],
+    )
     def resend_notifications(self, request, queryset):
         pending = queryset.not_delivered() | queryset.filter(patient_confirmed_at=None)
         pending = pending.exclude(status=ConsultationRequest.Status.SPAM).distinct()
@@ -217,19 +233,44 @@ class ConsultationRequestAdmin(HistoryAdmin):
             request, f"E-mail queued again for {len(pending)} request(s)."
         )
 
-    @admin.action(description="Mark as spam and block the sender's e-mail address")
+    @admin.action(
+        description="Mark as spam and block the sender's e-mail address",
+        permissions=["block"],
+    )
     def mark_spam_and_block_sender(self, request, queryset):
         self.block(request, queryset, lambda email: email)
 
-    @admin.action(description="Mark as spam and block the sender's whole e-mail domain")
+    @admin.action(
+        description="Mark as spam and block the sender's whole e-mail domain",
+        permissions=["block"],
+    )
     def block_domain(self, request, queryset):
-        self.block(request, queryset, lambda email: email.rpartition("@")[2])
+        free = sorted(
+            {
+                email_domain(email)
+                for email in queryset.values_list("email", flat=True)
+                if email_domain(email) in FREE_MAIL_DOMAINS
+            }
+        )
+        if free:
+            self.message_user(
+                request,
+                f"Not blocked, and left as they were: requests from {', '.join(free)}. "
+                "Free e-mail services that many patients use cannot be blocked as "
+                "a whole; block the sender's address instead.",
+                messages.ERROR,
+            )
+            for domain in free:
+                queryset = queryset.exclude(email__iendswith=f"@{domain}")
+        self.block(request, queryset, email_domain)
 
     def block(self, request, queryset, blocked_value):
         values = {
             blocked_value(email.lower())
             for email in queryset.values_list("email", flat=True)
         }
+        if not values:
+            return
         for value in values:
             BlockedSender.objects.get_or_create(
                 value=value, defaults={"created_by": request.user}

@@ -247,9 +247,11 @@ class ConsultationRequestForm(forms.ModelForm):
         consultation.form_token = self.token_id
         consultation.consent_at = timezone.now()
         consultation.is_urgent = self.message_suggests_risk
-        if spam_reason := self.spam_reason():
+        consultation.spam_reason = self.spam_reason()
+        # Staff always hear of a message suggesting a risk of self-harm, whatever
+        # else it looks like: a false alarm costs a minute, a missed one a life.
+        if consultation.spam_reason and not consultation.is_urgent:
             consultation.status = ConsultationRequest.Status.SPAM
-            consultation.spam_reason = spam_reason
         with transaction.atomic():
             consultation.save()
             if not consultation.is_spam:

@@ -29,6 +29,38 @@ RISK_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
+# Services where anyone can have an address: blocking one as a domain would turn
+# away every patient who uses it.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "aim.com",
+        "aol.com",
+        "fastmail.com",
+        "gmail.com",
+        "gmx.com",
+        "gmx.net",
+        "googlemail.com",
+        "hey.com",
+        "hotmail.com",
+        "icloud.com",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "pm.me",
+        "proton.me",
+        "protonmail.com",
+        "rocketmail.com",
+        "tutanota.com",
+        "yahoo.com",
+        "yandex.com",
+        "ymail.com",
+        "zoho.com",
+    }
+)
+
 
 def new_reference():
     """An unguessable reference such as RI-7K3Q-M9XD (40 random bits)."""
@@ -253,6 +285,12 @@ class ConsultationRequest(models.Model):
     notification_last_attempt_at = models.DateTimeField(
         null=True, blank=True, editable=False
     )
+    delivery_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set while a task is sending this request's e-mail.",
+    )
 
     created_at = models.DateTimeField("received", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -332,6 +370,38 @@ class ConsultationRequest(models.Model):
         )
         message.send()
 
+    def claim_delivery(self):
+        """
+        Take the right to send this request's e-mail, for TASKS_RUNNING_TIMEOUT
+        seconds: False while another task holds it. A claim left by a worker that
+        died expires.
+        """
+        now = timezone.now()
+        expired = now - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
+        claimed = (
+            ConsultationRequest.objects.filter(pk=self.pk)
+            .filter(
+                Q(delivery_started_at__isnull=True) | Q(delivery_started_at__lt=expired)
+            )
+            .update(delivery_started_at=now)
+        )
+        if claimed:
+            # A run that held the claim may have sent e-mail since this was loaded.
+            self.refresh_from_db()
+        return bool(claimed)
+
+    def release_delivery(self):
+        """Give up this task's claim, unless it expired and another task took it."""
+        ConsultationRequest.objects.filter(
+            pk=self.pk, delivery_started_at=self.delivery_started_at
+        ).update(delivery_started_at=None)
+        self.delivery_started_at = None
+
+    def delivery_claim_expires_at(self):
+        """When the claim this request was loaded with, or one taken now, expires."""
+        start = self.delivery_started_at or timezone.now()
+        return start + timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
+
     def record_delivery_failure(self, error):
         self.notification_attempts += 1
         self.notification_last_attempt_at = timezone.now()
@@ -377,11 +447,14 @@ class ContactAttempt(models.Model):
         return f"{self.get_method_display()} on {self.attempted_at:%Y-%m-%d %H:%M}"
 
 
+def email_domain(email):
+    return email.strip().lower().rpartition("@")[2]
+
+
 class BlockedSenderQuerySet(models.QuerySet):
     def blocks(self, email):
         email = email.strip().lower()
-        domain = email.rpartition("@")[2]
-        return self.filter(value__in=[email, domain]).exists()
+        return self.filter(value__in=[email, email_domain(email)]).exists()
 
 
 class BlockedSender(models.Model):
@@ -391,7 +464,9 @@ class BlockedSender(models.Model):
         "e-mail address or domain",
         max_length=254,
         unique=True,
-        help_text="For example spammer@example.com, or example.com for a whole domain.",
+        help_text="For example spammer@example.com, or example.com for a whole "
+        "domain. Free e-mail services such as gmail.com cannot be blocked as a "
+        "whole domain.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -413,6 +488,20 @@ class BlockedSender(models.Model):
     def save(self, *args, **kwargs):
         self.value = self.value.strip().lower()
         super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.value.strip().lower() in FREE_MAIL_DOMAINS:
+            raise ValidationError(
+                {
+                    "value": ValidationError(
+                        "%(domain)s is a free e-mail service that many patients use, "
+                        "so it cannot be blocked as a whole. Block the sender's "
+                        "address instead.",
+                        code="free_mail_domain",
+                        params={"domain": self.value.strip().lower()},
+                    )
+                }
+            )
 
 
 # One statement, atomic on PostgreSQL and SQLite alike: the hour's first

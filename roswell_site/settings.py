@@ -481,3 +481,8 @@ SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/"
 
 # Staff are logged out this long after logging in, however active they are.
 STAFF_SESSION_MAX_HOURS = int(os.environ.get("DJANGO_SESSION_MAX_HOURS", "12"))
+
+# Seconds after which a task still RUNNING is taken to be abandoned by a worker
+# that died, and goes back to the queue (bookings/management/commands/db_worker.py).
+# Far longer than any task runs: e-mail is two SMTP conversations of 10 s timeout.
+TASKS_RUNNING_TIMEOUT = int(os.environ.get("DJANGO_TASKS_RUNNING_TIMEOUT", "300"))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0002_treatments_and_front_desk_group'),
+        ('bookings', '0003_delivery_claim_and_free_mail_help'),
     ]
 
     operations = [

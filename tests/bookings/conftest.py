@@ -1,6 +1,7 @@
 import email
 import io
 import socket
+import time
 from email import policy
 from unittest import mock
 
@@ -111,9 +112,7 @@ def run_worker():
     """Run every task that is due, as `manage.py db_worker` does in production."""
     # The worker closes connections that are not in autocommit mode, which would
     # end the test's transaction; Django's test client keeps them open likewise.
-    with mock.patch(
-        "django_tasks_db.management.commands.db_worker.close_old_connections"
-    ):
+    with mock.patch("bookings.management.commands.db_worker.close_old_connections"):
         call_command(
             "db_worker",
             "--batch",
@@ -121,3 +120,13 @@ def run_worker():
             "--no-reload",
             stdout=io.StringIO(),
         )
+
+
+def wait_until(condition, seconds=30):
+    """Whether condition() came true within the given seconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False

@@ -363,3 +363,113 @@ def test_anonymous_visitors_cannot_reach_requests(client, requests_made):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def staff_client(client, *codenames):
+    """A client logged in as staff with exactly these bookings permissions."""
+    user = User.objects.create_user("staff", password="a long test password 1")
+    user.is_staff = True
+    user.save()
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="bookings", codename__in=codenames
+        )
+    )
+    client.force_login(user)
+    return client
+
+
+def offered_actions(staff):
+    form = staff.get(LIST_URL).context["action_form"]
+    return [name for name, _ in form.fields["action"].choices] if form else []
+
+
+REQUEST_ACTIONS = ("resend_notifications", "mark_spam_and_block_sender", "block_domain")
+
+
+@pytest.mark.parametrize("blocked_sender_rights", [["view"], ["view", "add"]])
+def test_view_only_staff_can_neither_see_nor_run_the_request_actions(
+    client, requests_made, blocked_sender_rights
+):
+    [consultation] = requests_made()
+    DBTaskResult.objects.all().delete()
+    viewer = staff_client(
+        client,
+        "view_consultationrequest",
+        *(f"{right}_blockedsender" for right in blocked_sender_rights),
+    )
+
+    offered = offered_actions(viewer)
+    for action in REQUEST_ACTIONS:
+        assert action not in offered
+        viewer.post(LIST_URL, {"action": action, "_selected_action": [consultation.pk]})
+
+    consultation.refresh_from_db()
+    assert consultation.status == "new"
+    assert not BlockedSender.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+def test_blocking_needs_the_right_to_add_blocked_senders(client, requests_made):
+    [consultation] = requests_made()
+    editor = staff_client(
+        client, "view_consultationrequest", "change_consultationrequest"
+    )
+
+    offered = offered_actions(editor)
+    assert "resend_notifications" in offered
+    for action in ("mark_spam_and_block_sender", "block_domain"):
+        assert action not in offered
+        editor.post(LIST_URL, {"action": action, "_selected_action": [consultation.pk]})
+
+    consultation.refresh_from_db()
+    assert consultation.status == "new"
+    assert not BlockedSender.objects.exists()
+
+
+def test_front_desk_can_still_block_a_sender(front_desk_client, requests_made):
+    [consultation] = requests_made()
+
+    front_desk_client.post(
+        LIST_URL,
+        {"action": "mark_spam_and_block_sender", "_selected_action": [consultation.pk]},
+    )
+
+    consultation.refresh_from_db()
+    assert consultation.status == "spam"
+    assert BlockedSender.objects.filter(value="maria@example.org").exists()
+
+
+def test_free_mail_domains_are_never_blocked_as_a_domain(admin_client, requests_made):
+    requests_made(email="maria@Gmail.com")
+    requests_made(email="spam@example.org")
+    gmail, example = ConsultationRequest.objects.order_by("pk")
+
+    response = admin_client.post(
+        LIST_URL,
+        {"action": "block_domain", "_selected_action": [gmail.pk, example.pk]},
+        follow=True,
+    )
+
+    assert list(BlockedSender.objects.values_list("value", flat=True)) == [
+        "example.org"
+    ]
+    gmail.refresh_from_db()
+    example.refresh_from_db()
+    assert gmail.status == "new"
+    assert example.status == "spam"
+    assert "Not blocked, and left as they were: requests from gmail.com" in (
+        response.text
+    )
+
+
+def test_blocked_sender_form_refuses_a_free_mail_domain(admin_client, db):
+    response = admin_client.post(
+        "/admin/bookings/blockedsender/add/", {"value": " Outlook.com "}
+    )
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors.as_data()["value"]
+    assert error.code == "free_mail_domain"
+    assert "outlook.com is a free e-mail service" in response.text
+    assert not BlockedSender.objects.exists()

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from bookings.models import ConsultationRequest
+from bookings.models import BlockedSender, ConsultationRequest
 from tests.bookings.conftest import run_worker
 
 URL = "/consultation/"
@@ -192,3 +192,76 @@ def test_a_retry_never_sends_the_same_mail_twice(
     run_worker()
 
     assert len(smtp_server.messages) == 1
+
+
+def test_a_run_finding_the_delivery_claimed_sends_nothing_and_looks_again_later(
+    client, form_data, smtp_server, settings
+):
+    consultation = submit(client, form_data)
+    ConsultationRequest.objects.filter(pk=consultation.pk).update(
+        delivery_started_at=timezone.now()
+    )
+
+    run_worker()
+
+    assert smtp_server.messages == []
+    later = DBTaskResult.objects.get(status="READY")
+    timeout = timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
+    assert timeout < later.run_after - timezone.now() <= timeout + timedelta(seconds=1)
+
+
+def test_a_claim_older_than_the_timeout_is_taken_over(
+    client, form_data, smtp_server, settings
+):
+    consultation = submit(client, form_data)
+    expired = timezone.now() - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
+    ConsultationRequest.objects.filter(pk=consultation.pk).update(
+        delivery_started_at=expired
+    )
+
+    run_worker()
+
+    assert len(smtp_server.to(STAFF)) == 1
+    assert len(smtp_server.to(PATIENT)) == 1
+    consultation.refresh_from_db()
+    assert consultation.delivery_started_at is None
+
+
+@pytest.mark.parametrize(
+    "looks_like_spam",
+    ["blocked address", "blocked domain", "honeypot", "too fast"],
+)
+def test_urgent_request_reaches_staff_whatever_it_looks_like(
+    client, form_data, smtp_server, settings, looks_like_spam
+):
+    overrides = {"message": "Some days I want to die."}
+    if looks_like_spam == "blocked address":
+        BlockedSender.objects.create(value=PATIENT)
+    elif looks_like_spam == "blocked domain":
+        BlockedSender.objects.create(value="example.org")
+    elif looks_like_spam == "honeypot":
+        overrides["website"] = "https://example.net"
+    else:
+        settings.BOOKINGS_MIN_FILL_SECONDS = 60
+
+    consultation = submit(client, form_data, **overrides)
+    run_worker()
+
+    assert consultation.status == "new"
+    assert consultation.spam_reason
+    [staff_mail] = smtp_server.to(STAFF)
+    assert staff_mail["Subject"] == (
+        f"URGENT: New consultation request {consultation.reference}"
+    )
+
+
+def test_request_from_a_blocked_sender_that_is_not_urgent_stays_spam(
+    client, form_data, smtp_server
+):
+    BlockedSender.objects.create(value="example.org")
+
+    consultation = submit(client, form_data)
+    run_worker()
+
+    assert consultation.status == "spam"
+    assert smtp_server.messages == []

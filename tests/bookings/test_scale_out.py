@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +20,7 @@ import redis
 from django.db import connection
 
 from bookings.models import ConsultationRequest
+from tests.bookings.conftest import wait_until
 from tests.roswell_site.conftest import PROJECT, manage, production_env
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -31,15 +31,6 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_until(condition, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def answers(url):
