@@ -9,6 +9,8 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 from django.utils import timezone
 from PIL import Image
 
@@ -46,6 +48,31 @@ def pytest_sessionfinish(session, exitstatus):
             f"CI=true: {len(skipped)} skipped test(s) count as failures."
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class OneRequestAtATimeServer(WSGIServer):
+    """A live server that answers requests one after another, in its own thread."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def live_server_one_request_at_a_time():
+    """
+    On SQLite the live server shares the test's in-memory database connection
+    with every thread it answers from, so two requests at once (a page and the
+    favicon the browser asks for meanwhile) can clash inside one connection:
+    "cannot start a transaction within a transaction". PostgreSQL gives each
+    thread its own connection and keeps Django's threaded server.
+    """
+    if "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+        yield
+        return
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = OneRequestAtATimeServer
+    yield
+    LiveServerThread.server_class = threaded
 
 
 @pytest.fixture(autouse=True)
