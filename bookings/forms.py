@@ -20,7 +20,7 @@ from .models import (
     Treatment,
     suggests_risk,
 )
-from .tasks import deliver_notifications
+from .tasks import deliver_consultation_emails
 
 # C0 and C1 control characters except tab and newline, plus DEL.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -255,5 +255,5 @@ class ConsultationRequestForm(forms.ModelForm):
         with transaction.atomic():
             consultation.save()
             if not consultation.is_spam:
-                deliver_notifications.enqueue(consultation.pk)
+                deliver_consultation_emails.enqueue(consultation.pk)
         return consultation
