@@ -332,6 +332,26 @@ class ConsultationRequest(models.Model):
         now = timezone.localtime(now or timezone.now())
         return business_days_between(timezone.localtime(self.created_at), now)
 
+    def submit(self):
+        """
+        Record this new request and queue its e-mail in one transaction: there is
+        never a request without its notification, nor a notification without a
+        request. A request with a spam_reason is stored as spam and never sent,
+        unless its message makes it urgent. Raises IntegrityError when its form
+        token was already used.
+        """
+        from .tasks import deliver_consultation_emails  # tasks import this module
+
+        self.is_urgent = suggests_risk(self.message)
+        # Staff always hear of a message suggesting a risk of self-harm, whatever
+        # else it looks like: a false alarm costs a minute, a missed one a life.
+        if self.spam_reason and not self.is_urgent:
+            self.status = self.Status.SPAM
+        with transaction.atomic():
+            self.save()
+            if not self.is_spam:
+                deliver_consultation_emails.enqueue(self.pk)
+
     def claim_delivery(self):
         """
         Take the right to send this request's e-mail, for TASKS_RUNNING_TIMEOUT
