@@ -17,7 +17,7 @@ from .models import (
     Treatment,
     email_domain,
 )
-from .tasks import deliver_notifications
+from .tasks import deliver_consultation_emails
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class ConsultationRequestAdmin(HistoryAdmin):
         pending = queryset.not_delivered() | queryset.filter(patient_confirmed_at=None)
         pending = pending.exclude(status=ConsultationRequest.Status.SPAM).distinct()
         for consultation in pending:
-            deliver_notifications.enqueue(consultation.pk)
+            deliver_consultation_emails.enqueue(consultation.pk)
         self.message_user(
             request, f"E-mail queued again for {len(pending)} request(s)."
         )

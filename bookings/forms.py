@@ -7,7 +7,6 @@ from crispy_forms.layout import Div, Layout
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -20,7 +19,6 @@ from .models import (
     Treatment,
     suggests_risk,
 )
-from .tasks import deliver_notifications
 
 # C0 and C1 control characters except tab and newline, plus DEL.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -238,22 +236,10 @@ class ConsultationRequestForm(forms.ModelForm):
         return ""
 
     def save(self):
-        """
-        Record the request and queue its e-mail in one transaction: there is never
-        a request without its notification, nor a notification without a request.
-        Raises IntegrityError when this form's one-time token was already used.
-        """
+        """Submit the request (see ConsultationRequest.submit)."""
         consultation = super().save(commit=False)
         consultation.form_token = self.token_id
         consultation.consent_at = timezone.now()
-        consultation.is_urgent = self.message_suggests_risk
         consultation.spam_reason = self.spam_reason()
-        # Staff always hear of a message suggesting a risk of self-harm, whatever
-        # else it looks like: a false alarm costs a minute, a missed one a life.
-        if consultation.spam_reason and not consultation.is_urgent:
-            consultation.status = ConsultationRequest.Status.SPAM
-        with transaction.atomic():
-            consultation.save()
-            if not consultation.is_spam:
-                deliver_notifications.enqueue(consultation.pk)
+        consultation.submit()
         return consultation

@@ -4,18 +4,14 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import connections, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Cast
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from phonenumber_field.modelfields import PhoneNumberField
 from reversion.models import Revision, Version
-
-from pages.models import ClinicDetails
 
 # Crockford's base32 without I, L, O and U: nothing to misread over the phone.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -336,39 +332,25 @@ class ConsultationRequest(models.Model):
         now = timezone.localtime(now or timezone.now())
         return business_days_between(timezone.localtime(self.created_at), now)
 
-    def staff_recipients(self):
-        return settings.BOOKINGS_NOTIFY_EMAILS or [ClinicDetails.load().email]
+    def submit(self):
+        """
+        Record this new request and queue its e-mail in one transaction: there is
+        never a request without its notification, nor a notification without a
+        request. A request with a spam_reason is stored as spam and never sent,
+        unless its message makes it urgent. Raises IntegrityError when its form
+        token was already used.
+        """
+        from .tasks import deliver_consultation_emails  # tasks import this module
 
-    def send_staff_notification(self):
-        """Tell staff a request arrived: when, and how to call back; no health data."""
-        context = {
-            "request": self,
-            "admin_url": settings.SITE_URL + self.get_admin_url(),
-            "include_contact_details": settings.BOOKINGS_EMAIL_CONTACT_DETAILS,
-        }
-        subject = f"New consultation request {self.reference}"
-        if self.is_urgent:
-            subject = f"URGENT: {subject}"
-        EmailMessage(
-            subject=subject,
-            body=render_to_string("bookings/email/staff_notification.txt", context),
-            to=self.staff_recipients(),
-        ).send()
-
-    def send_patient_confirmation(self):
-        """Confirm receipt to the patient: the reference and how to reach us, only."""
-        clinic = ClinicDetails.load()
-        context = {"reference": self.reference, "clinic": clinic}
-        message = EmailMultiAlternatives(
-            subject=f"We received your request ({self.reference})",
-            body=render_to_string("bookings/email/confirmation.txt", context),
-            to=[self.email],
-            reply_to=[clinic.email] if clinic.email else None,
-        )
-        message.attach_alternative(
-            render_to_string("bookings/email/confirmation.html", context), "text/html"
-        )
-        message.send()
+        self.is_urgent = suggests_risk(self.message)
+        # Staff always hear of a message suggesting a risk of self-harm, whatever
+        # else it looks like: a false alarm costs a minute, a missed one a life.
+        if self.spam_reason and not self.is_urgent:
+            self.status = self.Status.SPAM
+        with transaction.atomic():
+            self.save()
+            if not self.is_spam:
+                deliver_consultation_emails.enqueue(self.pk)
 
     def claim_delivery(self):
         """

@@ -1,25 +1,22 @@
-import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.tasks import default_task_backend, task
 from django.utils import timezone
 
+from . import notifications
 from .models import ConsultationRequest
-
-logger = logging.getLogger(__name__)
 
 
 @task
-def deliver_notifications(consultation_id):
+def deliver_consultation_emails(consultation_id):
     """
     E-mail staff and the patient about a new request, each at most once.
 
     This may run more than once for one request: a double enqueue, the admin's
-    re-send, or a worker that died and whose task went back to the queue. A
-    claim on the request lets one run send at a time (another run waits until
-    the claim expires and looks again), each e-mail is recorded the moment the
-    mail server accepts it, and no lock is held while talking to the server.
+    re-send, or a worker that died and whose task went back to the queue. A run
+    that finds another holding the delivery claim looks again when the claim
+    expires (see notifications.deliver_consultation_emails).
 
     A crash in the instant between the mail server accepting a message and the
     commit of its record means the next run sends that one message again: staff
@@ -36,41 +33,22 @@ def deliver_notifications(consultation_id):
     consultation = ConsultationRequest.objects.filter(pk=consultation_id).first()
     if consultation is None or consultation.is_spam:
         return
-    if not consultation.claim_delivery():
-        if default_task_backend.supports_defer:
-            run_after = consultation.delivery_claim_expires_at()
-            deliver_notifications.using(run_after=run_after).enqueue(consultation.pk)
-        return
-    try:
-        send_pending(consultation)
-    except Exception as error:  # noqa: BLE001 - any failure is retried
-        consultation.record_delivery_failure(error)
-        logger.warning(
-            "Notification for %s failed (attempt %d): %s",
-            consultation.reference,
-            consultation.notification_attempts,
-            type(error).__name__,
-        )
+    delivery = notifications.deliver_consultation_emails(consultation)
+    if delivery is notifications.Delivery.CLAIMED_ELSEWHERE:
+        run_again_after(consultation, consultation.delivery_claim_expires_at())
+    elif delivery is notifications.Delivery.FAILED:
         schedule_retry(consultation)
-    finally:
-        consultation.release_delivery()
-
-
-def send_pending(consultation):
-    if consultation.staff_notified_at is None:
-        consultation.send_staff_notification()
-        consultation.staff_notified_at = timezone.now()
-        consultation.save(update_fields=["staff_notified_at"])
-    if consultation.patient_confirmed_at is None:
-        consultation.send_patient_confirmation()
-        consultation.patient_confirmed_at = timezone.now()
-        consultation.save(update_fields=["patient_confirmed_at"])
 
 
 def schedule_retry(consultation):
     delays = settings.BOOKINGS_NOTIFY_RETRY_DELAYS
     retries_done = consultation.notification_attempts - 1
-    if retries_done >= len(delays) or not default_task_backend.supports_defer:
-        return
-    run_after = timezone.now() + timedelta(seconds=delays[retries_done])
-    deliver_notifications.using(run_after=run_after).enqueue(consultation.pk)
+    if retries_done < len(delays):
+        run_again_after(
+            consultation, timezone.now() + timedelta(seconds=delays[retries_done])
+        )
+
+
+def run_again_after(consultation, run_after):
+    if default_task_backend.supports_defer:
+        deliver_consultation_emails.using(run_after=run_after).enqueue(consultation.pk)

@@ -20,7 +20,7 @@ LIST_URL = "/admin/bookings/consultationrequest/"
 
 
 @pytest.fixture
-def requests_made(client, form_data):
+def consultations_made(client, form_data):
     def make(count=1, **overrides):
         for _ in range(count):
             client.post("/consultation/", form_data(**overrides))
@@ -43,8 +43,8 @@ def change_url(consultation):
     return f"{LIST_URL}{consultation.pk}/change/"
 
 
-def test_list_shows_the_columns_staff_work_from(admin_client, requests_made):
-    [consultation] = requests_made()
+def test_list_shows_the_columns_staff_work_from(admin_client, consultations_made):
+    [consultation] = consultations_made()
 
     html = admin_client.get(LIST_URL).text
 
@@ -59,10 +59,10 @@ def test_list_shows_the_columns_staff_work_from(admin_client, requests_made):
         assert text in html
 
 
-def test_urgent_requests_come_first(admin_client, requests_made):
-    requests_made()
-    requests_made(message="I want to end my life")
-    requests_made()
+def test_urgent_requests_come_first(admin_client, consultations_made):
+    consultations_made()
+    consultations_made(message="I want to end my life")
+    consultations_made()
 
     listed = admin_client.get(LIST_URL).context["cl"].result_list
     assert listed[0].is_urgent
@@ -73,8 +73,10 @@ def test_urgent_requests_come_first(admin_client, requests_made):
 @pytest.mark.parametrize(
     "query", ["Maria", "maria@example.org", "+17705550188", "reference"]
 )
-def test_search_by_name_email_phone_and_reference(admin_client, requests_made, query):
-    [consultation] = requests_made()
+def test_search_by_name_email_phone_and_reference(
+    admin_client, consultations_made, query
+):
+    [consultation] = consultations_made()
     if query == "reference":
         query = consultation.reference
 
@@ -84,9 +86,9 @@ def test_search_by_name_email_phone_and_reference(admin_client, requests_made, q
 
 
 def test_filters_by_status_treatment_and_delivery(
-    admin_client, requests_made, fibromyalgia
+    admin_client, consultations_made, fibromyalgia
 ):
-    requests_made(2)
+    consultations_made(2)
     depression = Treatment.objects.get(slug="depression")
 
     assert (
@@ -113,8 +115,10 @@ def test_filters_by_status_treatment_and_delivery(
     assert by_treatment == {"fibromyalgia": 2, "depression": 0}
 
 
-def test_undelivered_request_is_shown_as_not_delivered(admin_client, requests_made):
-    [consultation] = requests_made()
+def test_undelivered_request_is_shown_as_not_delivered(
+    admin_client, consultations_made
+):
+    [consultation] = consultations_made()
     ConsultationRequest.objects.filter(pk=consultation.pk).update(
         notification_attempts=2, notification_last_error="ConnectionRefusedError: x"
     )
@@ -124,8 +128,10 @@ def test_undelivered_request_is_shown_as_not_delivered(admin_client, requests_ma
     assert "Not delivered: 2 failed tries" in html
 
 
-def test_request_waiting_over_a_business_day_stands_out(admin_client, requests_made):
-    [consultation] = requests_made()
+def test_request_waiting_over_a_business_day_stands_out(
+    admin_client, consultations_made
+):
+    [consultation] = consultations_made()
     ConsultationRequest.objects.filter(pk=consultation.pk).update(
         created_at=timezone.now() - timedelta(days=4)
     )
@@ -137,9 +143,9 @@ def test_request_waiting_over_a_business_day_stands_out(admin_client, requests_m
 
 
 def test_staff_log_contact_attempts_and_move_through_the_workflow(
-    admin_client, admin_user, requests_made
+    admin_client, admin_user, consultations_made
 ):
-    [consultation] = requests_made()
+    [consultation] = consultations_made()
     now = timezone.localtime()
     data = {
         "status": "closed",
@@ -168,8 +174,8 @@ def test_staff_log_contact_attempts_and_move_through_the_workflow(
     assert "1" in admin_client.get(LIST_URL).text
 
 
-def test_closing_without_an_outcome_is_refused(admin_client, requests_made):
-    [consultation] = requests_made()
+def test_closing_without_an_outcome_is_refused(admin_client, consultations_made):
+    [consultation] = consultations_made()
 
     response = admin_client.post(
         change_url(consultation),
@@ -189,8 +195,8 @@ def test_closing_without_an_outcome_is_refused(admin_client, requests_made):
     assert consultation.status == "new"
 
 
-def test_patient_data_is_read_only_in_the_admin(admin_client, requests_made):
-    [consultation] = requests_made()
+def test_patient_data_is_read_only_in_the_admin(admin_client, consultations_made):
+    [consultation] = consultations_made()
 
     form = admin_client.get(change_url(consultation)).context["adminform"].form
 
@@ -198,8 +204,8 @@ def test_patient_data_is_read_only_in_the_admin(admin_client, requests_made):
         assert field not in form.fields
 
 
-def test_resend_queues_the_mail_again(admin_client, requests_made):
-    [consultation] = requests_made()
+def test_resend_queues_the_mail_again(admin_client, consultations_made):
+    [consultation] = consultations_made()
     DBTaskResult.objects.all().delete()
 
     admin_client.post(
@@ -211,9 +217,9 @@ def test_resend_queues_the_mail_again(admin_client, requests_made):
 
 
 def test_mark_spam_and_block_sender(
-    admin_client, admin_user, requests_made, client, form_data
+    admin_client, admin_user, consultations_made, client, form_data
 ):
-    [consultation] = requests_made()
+    [consultation] = consultations_made()
 
     admin_client.post(
         LIST_URL,
@@ -228,8 +234,8 @@ def test_mark_spam_and_block_sender(
     assert ConsultationRequest.objects.latest("pk").status == "spam"
 
 
-def test_block_whole_domain(admin_client, requests_made, client, form_data):
-    [consultation] = requests_made()
+def test_block_whole_domain(admin_client, consultations_made, client, form_data):
+    [consultation] = consultations_made()
 
     admin_client.post(
         LIST_URL, {"action": "block_domain", "_selected_action": [consultation.pk]}
@@ -241,9 +247,9 @@ def test_block_whole_domain(admin_client, requests_made, client, form_data):
 
 
 def test_front_desk_can_view_and_change_but_not_delete(
-    front_desk_client, requests_made
+    front_desk_client, consultations_made
 ):
-    [consultation] = requests_made()
+    [consultation] = consultations_made()
 
     assert front_desk_client.get(LIST_URL).status_code == 200
     assert front_desk_client.get(change_url(consultation)).status_code == 200
@@ -257,8 +263,8 @@ def test_front_desk_can_view_and_change_but_not_delete(
     )
 
 
-def test_superuser_deletion_is_logged(admin_client, requests_made, caplog):
-    [consultation] = requests_made()
+def test_superuser_deletion_is_logged(admin_client, consultations_made, caplog):
+    [consultation] = consultations_made()
 
     with caplog.at_level(logging.INFO, logger="bookings.admin"):
         admin_client.post(f"{LIST_URL}{consultation.pk}/delete/", {"post": "yes"})
@@ -289,9 +295,9 @@ def log_a_call(admin_client, consultation):
 
 @pytest.mark.parametrize("how", ["delete page", "delete selected action"])
 def test_superuser_deletion_leaves_no_history_of_the_request(
-    admin_client, requests_made, how
+    admin_client, consultations_made, how
 ):
-    deleted, kept = requests_made(2)
+    deleted, kept = consultations_made(2)
     for consultation in (deleted, kept):
         log_a_call(admin_client, consultation)
     deleted_revisions = set(
@@ -325,8 +331,8 @@ def test_superuser_deletion_leaves_no_history_of_the_request(
     assert not Version.objects.get_deleted(ContactAttempt).exists()
 
 
-def test_csv_export_needs_its_permission(front_desk_client, requests_made):
-    [consultation] = requests_made()
+def test_csv_export_needs_its_permission(front_desk_client, consultations_made):
+    [consultation] = consultations_made()
     data = {"action": "export_csv", "_selected_action": [consultation.pk]}
 
     refused = front_desk_client.post(LIST_URL, data)
@@ -345,8 +351,8 @@ def test_csv_export_needs_its_permission(front_desk_client, requests_made):
     assert rows[1][2] == "Maria Lopez"
 
 
-def test_csv_export_neutralises_formulas(admin_client, requests_made):
-    [consultation] = requests_made(full_name='=HYPERLINK("http://evil")')
+def test_csv_export_neutralises_formulas(admin_client, consultations_made):
+    [consultation] = consultations_made(full_name='=HYPERLINK("http://evil")')
 
     response = admin_client.post(
         LIST_URL, {"action": "export_csv", "_selected_action": [consultation.pk]}
@@ -356,8 +362,8 @@ def test_csv_export_neutralises_formulas(admin_client, requests_made):
     assert rows[1][2].startswith("'=")
 
 
-def test_anonymous_visitors_cannot_reach_requests(client, requests_made):
-    requests_made()
+def test_anonymous_visitors_cannot_reach_requests(client, consultations_made):
+    consultations_made()
 
     response = client.get(LIST_URL)
 
@@ -389,9 +395,9 @@ REQUEST_ACTIONS = ("resend_notifications", "mark_spam_and_block_sender", "block_
 
 @pytest.mark.parametrize("blocked_sender_rights", [["view"], ["view", "add"]])
 def test_view_only_staff_can_neither_see_nor_run_the_request_actions(
-    client, requests_made, blocked_sender_rights
+    client, consultations_made, blocked_sender_rights
 ):
-    [consultation] = requests_made()
+    [consultation] = consultations_made()
     DBTaskResult.objects.all().delete()
     viewer = staff_client(
         client,
@@ -410,8 +416,8 @@ def test_view_only_staff_can_neither_see_nor_run_the_request_actions(
     assert not DBTaskResult.objects.exists()
 
 
-def test_blocking_needs_the_right_to_add_blocked_senders(client, requests_made):
-    [consultation] = requests_made()
+def test_blocking_needs_the_right_to_add_blocked_senders(client, consultations_made):
+    [consultation] = consultations_made()
     editor = staff_client(
         client, "view_consultationrequest", "change_consultationrequest"
     )
@@ -427,8 +433,8 @@ def test_blocking_needs_the_right_to_add_blocked_senders(client, requests_made):
     assert not BlockedSender.objects.exists()
 
 
-def test_front_desk_can_still_block_a_sender(front_desk_client, requests_made):
-    [consultation] = requests_made()
+def test_front_desk_can_still_block_a_sender(front_desk_client, consultations_made):
+    [consultation] = consultations_made()
 
     front_desk_client.post(
         LIST_URL,
@@ -440,9 +446,11 @@ def test_front_desk_can_still_block_a_sender(front_desk_client, requests_made):
     assert BlockedSender.objects.filter(value="maria@example.org").exists()
 
 
-def test_free_mail_domains_are_never_blocked_as_a_domain(admin_client, requests_made):
-    requests_made(email="maria@Gmail.com")
-    requests_made(email="spam@example.org")
+def test_free_mail_domains_are_never_blocked_as_a_domain(
+    admin_client, consultations_made
+):
+    consultations_made(email="maria@Gmail.com")
+    consultations_made(email="spam@example.org")
     gmail, example = ConsultationRequest.objects.order_by("pk")
 
     response = admin_client.post(

@@ -9,7 +9,7 @@ from reversion.models import Revision, Version
 from bookings.models import ConsultationRequest, ContactAttempt
 
 
-def make_request(client, form_data, days_old):
+def make_consultation(client, form_data, days_old):
     """A request with a contact attempt, both in its revision history."""
     client.post("/consultation/", form_data())
     consultation = ConsultationRequest.objects.latest("pk")
@@ -55,8 +55,8 @@ def purge(*args):
 
 
 def test_dry_run_counts_and_changes_nothing(client, form_data):
-    old = make_request(client, form_data, days_old=800)
-    make_request(client, form_data, days_old=10)
+    old = make_consultation(client, form_data, days_old=800)
+    make_consultation(client, form_data, days_old=10)
     history_left = history_of(old)
     before = history_left()
 
@@ -66,8 +66,8 @@ def test_dry_run_counts_and_changes_nothing(client, form_data):
 
 
 def test_old_requests_and_their_history_are_deleted(client, form_data):
-    old = make_request(client, form_data, days_old=800)
-    recent = make_request(client, form_data, days_old=10)
+    old = make_consultation(client, form_data, days_old=800)
+    recent = make_consultation(client, form_data, days_old=10)
     history_left = history_of(old)
 
     assert "Deleted 1 request(s)" in purge()
@@ -78,7 +78,7 @@ def test_old_requests_and_their_history_are_deleted(client, form_data):
 
 
 def test_retention_period_is_configurable(client, form_data, settings):
-    make_request(client, form_data, days_old=40)
+    make_consultation(client, form_data, days_old=40)
     settings.BOOKINGS_RETENTION_DAYS = 30
 
     assert "Would delete 1" in purge("--dry-run", "--days", "30")
@@ -87,7 +87,7 @@ def test_retention_period_is_configurable(client, form_data, settings):
 
 
 def test_anonymise_keeps_statistics_but_no_personal_details(client, form_data):
-    old = make_request(client, form_data, days_old=800)
+    old = make_consultation(client, form_data, days_old=800)
     history_left = history_of(old)
 
     assert "Anonymised 1 request(s)" in purge("--anonymise")
@@ -105,7 +105,7 @@ def test_anonymise_keeps_statistics_but_no_personal_details(client, form_data):
 def test_purge_leaves_no_version_of_the_request_or_its_contact_attempts(
     client, form_data
 ):
-    old = make_request(client, form_data, days_old=1)
+    old = make_consultation(client, form_data, days_old=1)
     history_left = history_of(old)
     assert len(history_left()) == 3  # request, attempt and their revision
 
@@ -117,10 +117,10 @@ def test_purge_leaves_no_version_of_the_request_or_its_contact_attempts(
 
 
 def test_purge_removes_the_history_of_requests_deleted_before(client, form_data):
-    deleted_earlier = make_request(client, form_data, days_old=1)
+    deleted_earlier = make_consultation(client, form_data, days_old=1)
     history_left = history_of(deleted_earlier)
     deleted_earlier.delete()
-    kept = make_request(client, form_data, days_old=1)
+    kept = make_consultation(client, form_data, days_old=1)
 
     assert "Deleted 0 request(s)" in purge()
 
@@ -129,8 +129,8 @@ def test_purge_removes_the_history_of_requests_deleted_before(client, form_data)
 
 
 def test_anonymise_clears_contact_notes_and_the_history_holding_them(client, form_data):
-    old = make_request(client, form_data, days_old=800)
-    deleted_earlier = make_request(client, form_data, days_old=1)
+    old = make_consultation(client, form_data, days_old=800)
+    deleted_earlier = make_consultation(client, form_data, days_old=1)
     history_left = history_of(old)
     history_left_of_deleted = history_of(deleted_earlier)
     deleted_earlier.delete()

@@ -1,6 +1,6 @@
 import logging
 
-from bookings.tasks import deliver_notifications
+from bookings.tasks import deliver_consultation_emails
 from tests.bookings.conftest import run_worker
 
 
@@ -37,10 +37,12 @@ def test_log_lines_carry_the_request_id(client, db, caplog):
 
 def test_each_task_logs_one_line_with_its_id(db, caplog):
     with caplog.at_level(logging.INFO):
-        result = deliver_notifications.enqueue(0)
+        result = deliver_consultation_emails.enqueue(0)
         run_worker()
 
     lines = [r for r in caplog.records if r.name == "roswell_site.request_id"]
     assert len(lines) == 1
-    assert lines[0].getMessage().startswith("task deliver_notifications SUCCESSFUL")
+    assert (
+        lines[0].getMessage().startswith("task deliver_consultation_emails SUCCESSFUL")
+    )
     assert lines[0].context_id == f"task-{result.id}"
