@@ -1,7 +1,7 @@
 from datetime import datetime, time, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -35,6 +35,16 @@ def tomorrow_at(hh_mm):
     day = timezone.localdate() + timedelta(days=1)
     wall_clock = datetime.combine(day, time.fromisoformat(hh_mm))
     return timezone.make_aware(wall_clock)
+
+
+@pytest.fixture
+def front_desk_client(client, db):
+    user = User.objects.create_user("desk", password="a long test password 1")
+    user.is_staff = True
+    user.save()
+    user.groups.add(Group.objects.get(name="Front desk"))
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
@@ -238,3 +248,21 @@ def test_staff_without_the_rights_are_refused(client, db, url):
     outsider = staff_client(client, "view_consultationrequest")
 
     assert outsider.get(url).status_code == 403
+
+
+def test_front_desk_sees_the_setup_and_bookings_but_cannot_change_the_setup(
+    front_desk_client, every_day, in_clinic, make_booking
+):
+    make_booking(in_clinic, every_day, tomorrow_at("10:00"))
+
+    for url in (TYPES_URL, CALENDARS_URL, "/admin/bookings/closeddates/"):
+        assert front_desk_client.get(url).status_code == 200
+    assert front_desk_client.get(BOOKINGS_URL).status_code == 200
+    assert front_desk_client.get(free_times_url(in_clinic)).status_code == 200
+    assert front_desk_client.get(f"{TYPES_URL}add/").status_code == 403
+    refused = front_desk_client.post(
+        f"{TYPES_URL}{in_clinic.pk}/change/", {"name": "Renamed"}
+    )
+    assert refused.status_code == 403
+    in_clinic.refresh_from_db()
+    assert in_clinic.name == "In-clinic consultation"
