@@ -6,6 +6,7 @@ from itertools import groupby
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -442,12 +443,18 @@ class ConsultationTypeAdmin(admin.ModelAdmin):
         )
 
 
-class WeeklyHoursInline(admin.TabularInline):
+class HoursInline(admin.TabularInline):
+    formfield_overrides = {
+        models.TimeField: {"widget": widgets.AdminTimeWidget(format="%H:%M")}
+    }
+
+
+class WeeklyHoursInline(HoursInline):
     model = WeeklyHours
     extra = 1
 
 
-class ExtraHoursInline(admin.TabularInline):
+class ExtraHoursInline(HoursInline):
     model = ExtraHours
     extra = 0
 

@@ -113,6 +113,8 @@ def test_staff_with_the_rights_set_up_a_type_and_a_calendar_with_hours(client, d
         (time(9), time(12)),
         (time(13, 30), time(17)),
     ]
+    change_page = editor.get(f"{CALENDARS_URL}{calendar.pk}/change/").text
+    assert 'name="weekly_hours-1-starts" value="13:30"' in change_page
 
 
 def test_hours_that_end_before_they_start_are_refused(client, make_calendar):
