@@ -246,6 +246,23 @@ def test_clock_change_days_neither_shift_drop_nor_duplicate_a_time(
         assert slot.ends_at <= after.starts_at
 
 
+@pytest.mark.parametrize("day", [date(2026, 3, 8), date(2027, 3, 14)])
+def test_a_time_in_the_spring_gap_is_left_out_not_moved_an_hour_later(
+    settings, make_calendar, make_consultation_type, day
+):
+    settings.TIME_ZONE = "America/New_York"
+    half_hour = make_consultation_type(duration_minutes=30)
+    make_calendar(
+        types=[half_hour], hours=[(WeeklyHours.Weekday.SUNDAY, "01:45", "03:45")]
+    )
+
+    slots = free_slots(half_hour, day, day, now=a_week_before(day))
+
+    # 02:15 and 02:45 do not exist; read as 03:15 and 03:45 they would shift
+    # and the last would run past the end of the hours.
+    assert local_times(slots) == ["01:45", "03:15"]
+
+
 @pytest.mark.parametrize(
     ("zone", "utc_times"),
     [
