@@ -1,25 +1,44 @@
 import csv
 import logging
+from datetime import timedelta
+from itertools import groupby
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import widgets
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from roswell_site.admin import HistoryAdmin
 
+from .availability import free_slots
 from .models import (
     FREE_MAIL_DOMAINS,
     BlockedSender,
+    Booking,
+    ClosedDates,
     ConsultationRequest,
+    ConsultationType,
     ContactAttempt,
+    ExtraHours,
+    StaffCalendar,
     Treatment,
+    WeeklyHours,
     email_domain,
 )
 from .tasks import deliver_consultation_emails
 
 logger = logging.getLogger(__name__)
+
+PREVIEW_DAYS = 14
 
 PATIENT_FIELDS = (
     "reference",
@@ -325,3 +344,187 @@ class BlockedSenderAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.created_by = obj.created_by or request.user
         super().save_model(request, obj, form, change)
+
+
+def free_times_url(consultation_type, calendar=None):
+    url = reverse(
+        "admin:bookings_consultationtype_free_times", args=[consultation_type.pk]
+    )
+    return f"{url}?calendar={calendar.pk}" if calendar else url
+
+
+@admin.register(ConsultationType)
+class ConsultationTypeAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "duration_minutes",
+        "buffer_minutes",
+        "location",
+        "is_offered_online",
+        "order",
+        "free_times_link",
+    )
+    list_editable = ("order",)
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("free_times_link",)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "location", "is_offered_online", "order")}),
+        (
+            "Times",
+            {
+                "fields": (
+                    "duration_minutes",
+                    "buffer_minutes",
+                    "notice_hours",
+                    "horizon_days",
+                    "daily_cap",
+                    "free_times_link",
+                )
+            },
+        ),
+        ("Confirmation e-mail", {"fields": ("preparation",)}),
+    )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/free-times/",
+                self.admin_site.admin_view(self.free_times_view),
+                name="bookings_consultationtype_free_times",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=f"free times, next {PREVIEW_DAYS} days")
+    def free_times_link(self, obj):
+        if obj.pk is None:
+            return "Save first to see its free times."
+        return format_html('<a href="{}">See the free times</a>', free_times_url(obj))
+
+    def free_times_view(self, request, object_id):
+        """The times patients could book in the next days: to check the set-up."""
+        consultation_type = self.get_object(request, unquote(object_id))
+        if consultation_type is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, consultation_type):
+            raise PermissionDenied
+        calendar = None
+        if calendar_id := request.GET.get("calendar"):
+            calendar = StaffCalendar.objects.filter(
+                pk=int(calendar_id) if calendar_id.isdigit() else None
+            ).first()
+            if calendar is None:
+                raise Http404
+        today = timezone.localdate()
+        slots = free_slots(
+            consultation_type,
+            today,
+            today + timedelta(days=PREVIEW_DAYS - 1),
+            calendar=calendar,
+        )
+        days = [
+            (day, list(day_slots))
+            for day, day_slots in groupby(
+                slots, key=lambda slot: timezone.localtime(slot.starts_at).date()
+            )
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Free times: {consultation_type}",
+            "opts": self.opts,
+            "original": consultation_type,
+            "calendar": calendar,
+            "days": days,
+            "preview_days": PREVIEW_DAYS,
+            "time_zone": settings.TIME_ZONE,
+        }
+        return TemplateResponse(
+            request, "admin/bookings/consultationtype/free_times.html", context
+        )
+
+
+class HoursInline(admin.TabularInline):
+    formfield_overrides = {
+        models.TimeField: {"widget": widgets.AdminTimeWidget(format="%H:%M")}
+    }
+
+
+class WeeklyHoursInline(HoursInline):
+    model = WeeklyHours
+    extra = 1
+
+
+class ExtraHoursInline(HoursInline):
+    model = ExtraHours
+    extra = 0
+
+
+@admin.register(StaffCalendar)
+class StaffCalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "staff_member", "is_active", "types_taken")
+    list_filter = ("is_active",)
+    fields = ("name", "staff_member", "consultation_types", "is_active", "free_times")
+    readonly_fields = ("free_times",)
+    formfield_overrides = {
+        models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}
+    }
+    inlines = (WeeklyHoursInline, ExtraHoursInline)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("staff_member")
+            .prefetch_related("consultation_types")
+        )
+
+    @admin.display(description="consultations it takes")
+    def types_taken(self, obj):
+        return ", ".join(str(each) for each in obj.consultation_types.all()) or "–"
+
+    @admin.display(description=f"free times, next {PREVIEW_DAYS} days")
+    def free_times(self, obj):
+        types = obj.consultation_types.all() if obj.pk else []
+        if not types:
+            return "Tick the consultations it takes and save to see its free times."
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            ((free_times_url(each, obj), each) for each in types),
+        )
+
+
+@admin.register(ClosedDates)
+class ClosedDatesAdmin(admin.ModelAdmin):
+    list_display = ("first_day", "last_day", "closed_calendar", "reason")
+    list_filter = ("calendar",)
+    date_hierarchy = "first_day"
+    list_select_related = ("calendar",)
+
+    @admin.display(description="calendar", ordering="calendar__name")
+    def closed_calendar(self, obj):
+        return obj.calendar or "Whole clinic"
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    """Read-only until staff can move bookings through the rule that takes a time."""
+
+    list_display = ("starts_at", "consultation_type", "calendar", "status", "reference")
+    list_filter = ("status", "calendar", "consultation_type")
+    date_hierarchy = "starts_at"
+    list_select_related = ("consultation", "consultation_type", "calendar")
+    search_fields = ("consultation__reference",)
+
+    @admin.display(description="reference", ordering="consultation__reference")
+    def reference(self, obj):
+        return obj.consultation.reference
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

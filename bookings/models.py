@@ -203,6 +203,7 @@ class ConsultationRequest(models.Model):
         NEW = "new", "New"
         CONTACTED = "contacted", "Contacted"
         SCHEDULED = "scheduled", "Consultation scheduled"
+        BOOKED = "booked", "Consultation booked"
         CLOSED = "closed", "Closed"
         SPAM = "spam", "Spam"
 
@@ -558,3 +559,310 @@ def client_digest(address):
     """A client address no one without the secret key can recover."""
     digest = salted_hmac("bookings.rate-limit", address, algorithm="sha256")
     return digest.hexdigest()[:32]
+
+
+class ConsultationType(models.Model):
+    """A kind of consultation patients can book, such as a free phone call."""
+
+    class Location(models.TextChoices):
+        PHONE = "phone", "By phone"
+        CLINIC = "clinic", "In the clinic"
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="The end of its booking page's address; filled in from the name.",
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        "length (minutes)", help_text="How long the consultation itself lasts."
+    )
+    buffer_minutes = models.PositiveSmallIntegerField(
+        "break after (minutes)",
+        default=0,
+        help_text="Time kept free after each one, e.g. for notes; nobody can book it.",
+    )
+    notice_hours = models.PositiveSmallIntegerField(
+        "minimum notice (hours)",
+        default=4,
+        help_text="Patients can book a time only at least this many hours ahead.",
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        "bookable days ahead",
+        default=30,
+        help_text="How many days ahead patients can book; later days are not shown.",
+    )
+    location = models.CharField(max_length=10, choices=Location)
+    daily_cap = models.PositiveSmallIntegerField(
+        "most per day",
+        null=True,
+        blank=True,
+        help_text="At most this many of these in one day for each calendar. "
+        "Leave empty for no limit.",
+    )
+    is_offered_online = models.BooleanField(
+        "patients can book it online",
+        default=True,
+        help_text="Untick to stop offering it on the website; staff can still "
+        "see its bookings.",
+    )
+    preparation = models.TextField(
+        "how to prepare",
+        blank=True,
+        help_text="A few plain sentences for the confirmation e-mail, e.g. what "
+        "to have at hand. No medical advice specific to one patient.",
+    )
+    order = models.PositiveSmallIntegerField(
+        default=0, help_text="Smaller numbers come first in the list patients see."
+    )
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0),
+                name="consultation_type_has_a_length",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def duration(self):
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer(self):
+        return timedelta(minutes=self.buffer_minutes)
+
+
+class StaffCalendarQuerySet(models.QuerySet):
+    def taking(self, consultation_type):
+        """Active calendars that take this type of consultation."""
+        return self.filter(is_active=True, consultation_types=consultation_type)
+
+
+class StaffCalendar(models.Model):
+    """The hours of one clinician, or of the clinic team, that patients can book."""
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="For example “Clinic team” or a clinician's name.",
+    )
+    staff_member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calendars",
+        limit_choices_to={"is_staff": True},
+        help_text="The person whose calendar this is; empty for a shared one.",
+    )
+    consultation_types = models.ManyToManyField(
+        ConsultationType,
+        blank=True,
+        related_name="calendars",
+        verbose_name="consultations it takes",
+    )
+    is_active = models.BooleanField(
+        "open for bookings",
+        default=True,
+        help_text="Untick to stop offering its times; its bookings stay.",
+    )
+
+    objects = StaffCalendarQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "calendar"
+
+    def __str__(self):
+        return self.name
+
+
+class TimePeriod(models.Model):
+    """A period of a day in the clinic's time zone, from `starts` to `ends`."""
+
+    starts = models.TimeField(help_text="In the clinic's time zone, e.g. 09:00.")
+    ends = models.TimeField(help_text="In the clinic's time zone, e.g. 12:30.")
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        if self.starts and self.ends and self.ends <= self.starts:
+            raise ValidationError(
+                {
+                    "ends": ValidationError(
+                        "The end must be later than the start.",
+                        code="ends_before_start",
+                    )
+                }
+            )
+
+
+class WeeklyHours(TimePeriod):
+    """A period of one weekday when a calendar takes bookings; several a day."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    calendar = models.ForeignKey(
+        StaffCalendar, on_delete=models.CASCADE, related_name="weekly_hours"
+    )
+    weekday = models.PositiveSmallIntegerField("day", choices=Weekday)
+
+    class Meta:
+        ordering = ["weekday", "starts"]
+        verbose_name = "weekly hours"
+        verbose_name_plural = "weekly hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=models.F("starts")),
+                name="weekly_hours_end_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+class ClosedDates(models.Model):
+    """Days without bookings: holidays for the whole clinic, or one person's leave."""
+
+    calendar = models.ForeignKey(
+        StaffCalendar,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="closed_dates",
+        help_text="Leave empty to close the whole clinic.",
+    )
+    first_day = models.DateField()
+    last_day = models.DateField(help_text="The same as the first day for one day.")
+    reason = models.CharField(
+        max_length=100, blank=True, help_text="For staff only, e.g. “Thanksgiving”."
+    )
+
+    class Meta:
+        ordering = ["first_day"]
+        verbose_name = "closed dates"
+        verbose_name_plural = "closed dates"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=models.F("first_day")),
+                name="closed_dates_end_on_or_after_start",
+            )
+        ]
+
+    def __str__(self):
+        who = self.calendar or "Whole clinic"
+        if self.first_day == self.last_day:
+            return f"{who}: closed on {self.first_day}"
+        return f"{who}: closed {self.first_day} to {self.last_day}"
+
+    def clean(self):
+        if self.first_day and self.last_day and self.last_day < self.first_day:
+            raise ValidationError(
+                {
+                    "last_day": ValidationError(
+                        "The last day cannot be before the first day.",
+                        code="last_day_before_first_day",
+                    )
+                }
+            )
+
+
+class ExtraHours(TimePeriod):
+    """A period on one date when a calendar takes bookings besides its weekly hours."""
+
+    calendar = models.ForeignKey(
+        StaffCalendar, on_delete=models.CASCADE, related_name="extra_hours"
+    )
+    day = models.DateField("date")
+
+    class Meta:
+        ordering = ["day", "starts"]
+        verbose_name = "extra hours"
+        verbose_name_plural = "extra hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=models.F("starts")),
+                name="extra_hours_end_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+class BookingQuerySet(models.QuerySet):
+    def active(self):
+        """Bookings that hold their time: all but the cancelled ones."""
+        return self.exclude(status=Booking.Status.CANCELLED)
+
+
+class Booking(models.Model):
+    """A consultation request with a time: the patient's details stay on the request."""
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        CANCELLED = "cancelled", "Cancelled"
+        ATTENDED = "attended", "Attended"
+        NO_SHOW = "no_show", "Did not come"
+
+    consultation = models.OneToOneField(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="booking"
+    )
+    consultation_type = models.ForeignKey(
+        ConsultationType,
+        on_delete=models.PROTECT,
+        related_name="bookings",
+        verbose_name="type",
+    )
+    calendar = models.ForeignKey(
+        StaffCalendar, on_delete=models.PROTECT, related_name="bookings"
+    )
+    starts_at = models.DateTimeField("starts")
+    ends_at = models.DateTimeField("ends")
+    blocked_until = models.DateTimeField(
+        help_text="The end plus the break after it: the calendar is busy until then."
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.CONFIRMED)
+    sequence = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised on each change, so calendar programs update their copy.",
+    )
+    created_at = models.DateTimeField("booked", auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["starts_at"], name="booking_starts_at")]
+        # On PostgreSQL an exclusion constraint, booking_no_overlap (migration
+        # 0005), also keeps the active bookings of one calendar from overlapping.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="booking_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(blocked_until__gte=models.F("ends_at")),
+                name="booking_blocked_until_its_end_at_least",
+            ),
+        ]
+
+    def __str__(self):
+        starts = timezone.localtime(self.starts_at)
+        return f"{self.consultation_type} at {starts:%Y-%m-%d %H:%M}"

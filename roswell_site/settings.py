@@ -110,6 +110,14 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Take the write lock at BEGIN: two bookings of one time then run one after
+    # the other, and the second sees the first when it checks the time is free.
+    # (PostgreSQL has an exclusion constraint instead, bookings migration 0005.)
+    DATABASES["default"]["OPTIONS"] = DATABASES["default"].get("OPTIONS", {}) | {
+        "transaction_mode": "IMMEDIATE"
+    }
+
 AUTHENTICATION_BACKENDS = [
     # First, so that locked-out users are refused before their password is checked.
     "axes.backends.AxesStandaloneBackend",

@@ -1,5 +1,6 @@
 import email
 import io
+import secrets
 import socket
 import time
 from email import policy
@@ -8,9 +9,16 @@ from unittest import mock
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.management import call_command
+from django.utils import timezone
 
 from bookings.forms import issue_form_token
-from bookings.models import Treatment
+from bookings.models import (
+    Booking,
+    ConsultationRequest,
+    ConsultationType,
+    StaffCalendar,
+    Treatment,
+)
 
 
 class CollectingHandler:
@@ -130,3 +138,54 @@ def wait_until(condition, seconds=30):
             return True
         time.sleep(0.2)
     return False
+
+
+@pytest.fixture
+def make_consultation_type(db):
+    def make(name="In-clinic consultation", **fields):
+        fields.setdefault("slug", name.lower().replace(" ", "-"))
+        fields.setdefault("duration_minutes", 45)
+        fields.setdefault("location", ConsultationType.Location.CLINIC)
+        return ConsultationType.objects.create(name=name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_calendar(db):
+    def make(name="Clinic team", types=(), hours=()):
+        """A calendar taking these types, with hours as (weekday, "09:00", "12:00")."""
+        calendar = StaffCalendar.objects.create(name=name)
+        calendar.consultation_types.set(types)
+        for weekday, starts, ends in hours:
+            calendar.weekly_hours.create(weekday=weekday, starts=starts, ends=ends)
+        return calendar
+
+    return make
+
+
+@pytest.fixture
+def make_booking(fibromyalgia):
+    def make(consultation_type, calendar, starts_at, **fields):
+        consultation = ConsultationRequest.objects.create(
+            form_token=secrets.token_hex(16),
+            full_name="Maria Lopez",
+            email="maria@example.org",
+            phone="+17705550188",
+            preferred_contact="phone",
+            treatment=fibromyalgia,
+            consent_at=timezone.now(),
+            status=ConsultationRequest.Status.BOOKED,
+        )
+        ends_at = starts_at + consultation_type.duration
+        return Booking.objects.create(
+            consultation=consultation,
+            consultation_type=consultation_type,
+            calendar=calendar,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            blocked_until=ends_at + consultation_type.buffer,
+            **fields,
+        )
+
+    return make

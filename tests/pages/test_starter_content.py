@@ -1,11 +1,17 @@
 import io
 import re
+from datetime import time, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 from django.core.management import call_command
+from django.utils import timezone
 
+from bookings.availability import free_slots
+from bookings.models import ConsultationType, StaffCalendar, WeeklyHours
 from pages.models import Article, ClinicDetails, Page, Topic
+
+BOOKING_SETUP = (ConsultationType, StaffCalendar, WeeklyHours)
 
 SOURCE = (
     Path(__file__).resolve().parents[2]
@@ -99,7 +105,7 @@ def test_loading_twice_changes_nothing(db):
     load()
     snapshot = [
         list(model.objects.order_by("pk").values())
-        for model in (Article, Page, Topic, ClinicDetails)
+        for model in (Article, Page, Topic, ClinicDetails, *BOOKING_SETUP)
     ]
 
     output = load()
@@ -107,7 +113,7 @@ def test_loading_twice_changes_nothing(db):
     assert "created" not in output.replace("already there", "")
     assert snapshot == [
         list(model.objects.order_by("pk").values())
-        for model in (Article, Page, Topic, ClinicDetails)
+        for model in (Article, Page, Topic, ClinicDetails, *BOOKING_SETUP)
     ]
 
 
@@ -122,3 +128,50 @@ def test_loading_again_keeps_staff_edits(db):
     assert article.title == "Edited by staff"
     assert article.body == "<p>New text</p>"
     assert ClinicDetails.load().phone == "(404) 555-0199"
+
+
+def test_starter_content_sets_up_two_bookable_types_on_a_clinic_team(
+    starter_content,
+):
+    phone, clinic = ConsultationType.objects.all()
+    assert (phone.name, phone.duration_minutes, phone.location) == (
+        "Free phone consultation",
+        15,
+        "phone",
+    )
+    assert (clinic.name, clinic.duration_minutes, clinic.buffer_minutes) == (
+        "In-clinic consultation",
+        45,
+        15,
+    )
+    assert clinic.location == "clinic"
+    for each in (phone, clinic):
+        assert (each.notice_hours, each.horizon_days) == (4, 30)
+        assert each.is_offered_online
+        assert each.preparation
+    team = StaffCalendar.objects.get()
+    assert team.name == "Clinic team"
+    assert set(team.consultation_types.all()) == {phone, clinic}
+    assert [(h.weekday, h.starts, h.ends) for h in team.weekly_hours.all()] == [
+        (day, time(9), time(17)) for day in range(5)
+    ]
+    # What `make run` shows a patient at once: bookable times this week.
+    today = timezone.localdate()
+    assert free_slots(clinic, today, today + timedelta(days=7))
+
+
+def test_loading_again_keeps_staff_edits_to_the_booking_setup(db):
+    load()
+    ConsultationType.objects.filter(slug="in-clinic-consultation").update(
+        duration_minutes=60
+    )
+    team = StaffCalendar.objects.get()
+    team.weekly_hours.filter(weekday=WeeklyHours.Weekday.FRIDAY).delete()
+    team.consultation_types.remove(ConsultationType.objects.get(location="phone"))
+
+    load()
+
+    assert ConsultationType.objects.get(location="clinic").duration_minutes == 60
+    assert team.weekly_hours.count() == 4
+    assert [each.location for each in team.consultation_types.all()] == ["clinic"]
+    assert StaffCalendar.objects.count() == 1

@@ -140,3 +140,22 @@ def test_the_proxy_warning_is_for_check_deploy_only(run_manage):
     result = run_manage("check", "--fail-level", "WARNING", env=env)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_sqlite_takes_the_write_lock_when_a_transaction_begins(run_manage):
+    script = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS'].get('transaction_mode'))"
+    )
+
+    sqlite = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env=production_env(DATABASE_URL="sqlite:////tmp/roswell-settings-test.sqlite3"),
+    )
+    postgresql = run_manage("shell", "--no-imports", "-c", script, env=production_env())
+
+    assert sqlite.stdout.strip() == "IMMEDIATE"
+    assert postgresql.stdout.strip() == "None"

@@ -1,8 +1,9 @@
 """
 Load the clinic's starter content into an empty database.
 
-Safe to run any number of times: what already exists (matched by slug, or the
-clinic-details record) is left exactly as staff last saved it.
+Safe to run any number of times: what already exists (matched by slug, by name
+for the calendar, or the clinic-details record) is left exactly as staff last
+saved it.
 """
 
 from pathlib import Path
@@ -27,11 +28,14 @@ def read_front_matter(path):
 
 class Command(BaseCommand):
     help = (
-        "Load the starter articles, pages, topics and clinic details, "
-        "skipping any that exist."
+        "Load the starter articles, pages, topics, clinic details and booking "
+        "set-up, skipping any that exist."
     )
 
     def handle(self, *args, **options):
+        # Imported here: the pages app does not depend on bookings at import time.
+        from bookings.starter_content import load_booking_setup
+
         site = yaml.safe_load(
             (STARTER_CONTENT / "site.yaml").read_text(encoding="utf-8")
         )
@@ -48,6 +52,7 @@ class Command(BaseCommand):
             for meta, body in documents:
                 if meta["kind"] == "page":
                     self.load_page(meta, body)
+            load_booking_setup(self.report)
 
     def report(self, model, name, created):
         state = "created" if created else "already there, left as it is"

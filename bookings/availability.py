@@ -1,0 +1,210 @@
+"""
+The free times of a consultation type: which times patients can book.
+
+Times are laid out in the clinic's wall-clock time (settings.TIME_ZONE) and
+converted to UTC, so a daylight-saving change neither shifts nor duplicates a
+time: a wall-clock time that does not exist that day (spring) is left out, and
+one that happens twice (autumn) is offered once, the first time.
+
+A fixed number of queries whatever the data: the calendars with their hours,
+the closed dates, and the bookings of the range.
+"""
+
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate
+from typing import NamedTuple
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from .models import Booking, ClosedDates, ExtraHours, StaffCalendar
+
+
+class Slot(NamedTuple):
+    starts_at: datetime
+    ends_at: datetime
+    calendar: StaffCalendar
+
+
+def free_slots(consultation_type, first_day, last_day, now=None, calendar=None):
+    """
+    The free times of this type from first_day to last_day (local dates), one
+    Slot per calendar that offers the time, sorted by time; only those of
+    `calendar` if given. Leaves out times inside the minimum notice and days
+    past the horizon.
+    """
+    now = now or timezone.now()
+    zone = timezone.get_default_timezone()
+    today = timezone.localtime(now, zone).date()
+    first_day = max(first_day, today)
+    last_day = min(last_day, today + timedelta(days=consultation_type.horizon_days))
+    if first_day > last_day:
+        return []
+
+    calendars = calendars_taking(consultation_type, first_day, last_day, calendar)
+    if not calendars:
+        return []
+    closures = closed_days(calendars, first_day, last_day)
+    busy = BusyTimes(consultation_type, calendars, first_day, last_day, zone)
+
+    earliest = now + timedelta(hours=consultation_type.notice_hours)
+    slots = []
+    for day in days_between(first_day, last_day):
+        for each in calendars:
+            if (each.pk, day) in closures or (None, day) in closures:
+                continue
+            if busy.is_full(each, day):
+                continue
+            slots.extend(
+                slot
+                for slot in day_slots(consultation_type, each, day, zone)
+                if slot.starts_at >= earliest and not busy.overlaps(slot)
+            )
+    return sorted(slots, key=lambda slot: (slot.starts_at, slot.calendar.name))
+
+
+def is_free(consultation_type, calendar, starts_at, now=None):
+    """Whether patients can book this time of this calendar for this type."""
+    day = timezone.localtime(starts_at, timezone.get_default_timezone()).date()
+    return any(
+        slot.starts_at == starts_at
+        for slot in free_slots(consultation_type, day, day, now, calendar=calendar)
+    )
+
+
+def nearest_free_slots(consultation_type, wanted, count=3, now=None):
+    """The `count` free times nearest to `wanted` (before or after), by time."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, timezone.get_default_timezone()).date()
+    last_day = today + timedelta(days=consultation_type.horizon_days)
+    slots = free_slots(consultation_type, today, last_day, now)
+    nearest = sorted(slots, key=lambda slot: abs(slot.starts_at - wanted))[:count]
+    return sorted(nearest, key=lambda slot: (slot.starts_at, slot.calendar.name))
+
+
+def calendars_taking(consultation_type, first_day, last_day, calendar=None):
+    """The calendars with their weekly hours and extra hours in the range."""
+    calendars = StaffCalendar.objects.taking(consultation_type)
+    if calendar is not None:
+        calendars = calendars.filter(pk=calendar.pk)
+    extra_hours = ExtraHours.objects.filter(day__range=(first_day, last_day))
+    return list(
+        calendars.prefetch_related(
+            "weekly_hours", Prefetch("extra_hours", queryset=extra_hours)
+        )
+    )
+
+
+def closed_days(calendars, first_day, last_day):
+    """(calendar pk, day) for each closed day in the range; pk None: whole clinic."""
+    closures = ClosedDates.objects.filter(
+        Q(calendar__in=calendars) | Q(calendar=None),
+        first_day__lte=last_day,
+        last_day__gte=first_day,
+    ).values_list("calendar_id", "first_day", "last_day")
+    return {
+        (calendar_id, day)
+        for calendar_id, first, last in closures
+        for day in days_between(max(first, first_day), min(last, last_day))
+    }
+
+
+def days_between(first_day, last_day):
+    return [
+        first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)
+    ]
+
+
+def local_to_utc(day, time, zone):
+    """The UTC time of a wall-clock time that day, or None if it does not exist."""
+    wall_clock = datetime.combine(day, time)
+    # fold=0: an autumn time that happens twice is taken the first time.
+    instant = wall_clock.replace(tzinfo=zone).astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != wall_clock:
+        return None
+    return instant
+
+
+def day_slots(consultation_type, calendar, day, zone):
+    """Every time of the type in that day's periods of the calendar, booked or not."""
+    periods = [
+        hours for hours in calendar.weekly_hours.all() if hours.weekday == day.weekday()
+    ] + [hours for hours in calendar.extra_hours.all() if hours.day == day]
+    duration, step = (
+        consultation_type.duration,
+        (consultation_type.duration + consultation_type.buffer),
+    )
+    starts_at = set()
+    for period in periods:
+        period_ends = datetime.combine(day, period.ends)
+        wall_clock = datetime.combine(day, period.starts)
+        free_from = None
+        while wall_clock + duration <= period_ends:
+            instant = local_to_utc(day, wall_clock.time(), zone)
+            # free_from: after a spring change, the next wall-clock time can start
+            # before the previous one (and its break) has really ended.
+            if instant is not None and (free_from is None or instant >= free_from):
+                starts_at.add(instant)
+                free_from = instant + step
+            wall_clock += step
+    return [Slot(start, start + duration, calendar) for start in sorted(starts_at)]
+
+
+class BusyTimes:
+    """The active bookings of the calendars around the range, in one query."""
+
+    def __init__(self, consultation_type, calendars, first_day, last_day, zone):
+        self.consultation_type = consultation_type
+        self.zone = zone
+        # A day's last time and its break can run past midnight: a day either side.
+        range_starts = local_midnight(first_day - timedelta(days=1), zone)
+        range_ends = local_midnight(last_day + timedelta(days=2), zone)
+        bookings = (
+            Booking.objects.active()
+            .filter(
+                calendar__in=calendars,
+                starts_at__lt=range_ends,
+                blocked_until__gt=range_starts,
+            )
+            .order_by("starts_at")
+            .values_list(
+                "calendar_id", "consultation_type_id", "starts_at", "blocked_until"
+            )
+        )
+        self.starts = defaultdict(list)
+        blocked_until = defaultdict(list)
+        self.per_day = Counter()
+        for calendar_id, type_id, starts_at, until in bookings:
+            self.starts[calendar_id].append(starts_at)
+            blocked_until[calendar_id].append(until)
+            if type_id == consultation_type.pk:
+                self.per_day[
+                    calendar_id, timezone.localtime(starts_at, zone).date()
+                ] += 1
+        # The latest end so far, so one look finds any booking still running.
+        self.latest_end = {
+            calendar_id: list(accumulate(ends, max))
+            for calendar_id, ends in blocked_until.items()
+        }
+
+    def is_full(self, calendar, day):
+        cap = self.consultation_type.daily_cap
+        return cap is not None and self.per_day[calendar.pk, day] >= cap
+
+    def overlaps(self, slot):
+        """Whether the slot, with its break, overlaps an active booking."""
+        slot_blocked_until = slot.ends_at + self.consultation_type.buffer
+        starts = self.starts[slot.calendar.pk]
+        # Bookings that start before the slot (and its break) ends...
+        before = bisect_left(starts, slot_blocked_until)
+        # ...overlap it if one of them is still running when it starts.
+        return (
+            before > 0
+            and self.latest_end[slot.calendar.pk][before - 1] > slot.starts_at
+        )
+
+
+def local_midnight(day, zone):
+    return datetime.combine(day, datetime.min.time()).replace(tzinfo=zone)
