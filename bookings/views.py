@@ -1,22 +1,33 @@
 import re
 import secrets
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from typing import NamedTuple
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
-from django.views.generic import FormView, TemplateView
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from pages.models import Article
 from roswell_site.client_ip import client_address
 
-from .forms import FORM_TOKEN_MAX_AGE, ConsultationRequestForm, issue_form_token
-from .models import ConsultationRequest, SubmissionCount, Treatment
+from .availability import days_between, free_slots, nearest_free_slots
+from .forms import (
+    FORM_TOKEN_MAX_AGE,
+    BookingForm,
+    ConsultationRequestForm,
+    issue_form_token,
+)
+from .models import ConsultationRequest, ConsultationType, SubmissionCount, Treatment
 
 # The thanks page learns the patient's reference from a signed cookie that only
 # it receives (its path), not from a session: no session row to write per
@@ -34,18 +45,33 @@ SENT_BEFORE = (
 )
 
 
+# What an article's call-to-action adds to the booking pages' links.
+ARTICLE_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+
+
 def over_rate_limit(request):
     """Count one valid request from this client; True once past the hourly limit."""
     return SubmissionCount.objects.over_limit(client_address(request))
 
 
-# Each form carries its own one-time token, and the thanks page a patient's
-# reference: neither may be kept by a browser or proxy cache.
-@method_decorator(never_cache, name="dispatch")
-class ConsultationRequestView(FormView):
-    template_name = "bookings/request_form.html"
-    form_class = ConsultationRequestForm
-    http_method_names = ["get", "head", "options", "post"]
+def article_slug(request):
+    """The slug of the article the patient came from, if the link carried one."""
+    slug = request.GET.get("article", "")
+    return slug if ARTICLE_SLUG.fullmatch(slug) else ""
+
+
+def with_article(url, request, **params):
+    """The URL with these query parameters and the article the patient came from."""
+    if slug := article_slug(request):
+        params["article"] = slug
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+class PatientFormMixin:
+    """
+    A form of the patient's details (see PatientDetailsForm): a fresh one-time
+    token bound to this browser, and the treatment of the article they came from.
+    """
 
     @cached_property
     def browser_key(self):
@@ -53,9 +79,8 @@ class ConsultationRequestView(FormView):
         return key if BROWSER_KEY.fullmatch(key) else secrets.token_urlsafe(24)
 
     def get_initial(self):
-        initial = {
-            "form_token": issue_form_token(self.browser_key),
-            "preferred_time": ConsultationRequest.TimeOfDay.ANY,
+        initial = super().get_initial() | {
+            "form_token": issue_form_token(self.browser_key)
         }
         if treatment := self.treatment_from_article():
             initial["treatment"] = treatment
@@ -63,13 +88,12 @@ class ConsultationRequestView(FormView):
 
     def treatment_from_article(self):
         """The treatment matching a topic of the article the patient came from."""
-        slug = self.request.GET.get("article", "")
+        slug = article_slug(self.request)
         if not slug:
             return None
-        article = Article.objects.published().filter(slug=slug).first()
-        if article is None:
-            return None
-        topic_slugs = article.topics.values_list("slug", flat=True)
+        topic_slugs = (
+            Article.objects.published().filter(slug=slug).values("topics__slug")
+        )
         return Treatment.objects.filter(is_active=True, slug__in=topic_slugs).first()
 
     def get_form_kwargs(self):
@@ -87,6 +111,24 @@ class ConsultationRequestView(FormView):
             samesite="Lax",
         )
         return response
+
+
+# Each form carries its own one-time token, and the thanks page a patient's
+# reference: neither may be kept by a browser or proxy cache.
+@method_decorator(never_cache, name="dispatch")
+class ConsultationRequestView(PatientFormMixin, FormView):
+    template_name = "bookings/request_form.html"
+    form_class = ConsultationRequestForm
+    http_method_names = ["get", "head", "options", "post"]
+
+    def get_initial(self):
+        return super().get_initial() | {
+            "preferred_time": ConsultationRequest.TimeOfDay.ANY
+        }
+
+    def get_context_data(self, **kwargs):
+        book_url = with_article(reverse("bookings:book"), self.request)
+        return super().get_context_data(**kwargs) | {"book_url": book_url}
 
     def form_valid(self, form):
         if over_rate_limit(self.request):
@@ -157,3 +199,183 @@ class ThanksView(TemplateView):
         return super().get(
             request, reference=consultation.reference, urgent=consultation.is_urgent
         )
+
+
+class TimeChoice(NamedTuple):
+    """A free time as the patient sees it: its start and the link to book it."""
+
+    starts_at: datetime
+    url: str
+
+
+class DayChoice(NamedTuple):
+    """A coming day and the link to its times, empty when it has none free."""
+
+    day: date
+    url: str
+
+
+def free_slots_by_day(consultation_type, first_day, last_day):
+    """The free slots of the type in the range, by local day."""
+    zone = timezone.get_default_timezone()
+    slots = free_slots(consultation_type, first_day, last_day)
+    return {
+        day: list(day_slots)
+        for day, day_slots in groupby(
+            slots, key=lambda slot: timezone.localtime(slot.starts_at, zone).date()
+        )
+    }
+
+
+def zone_label(day):
+    """The clinic's time zone in words on that day, e.g. "New York time (EST)"."""
+    zone = timezone.get_default_timezone()
+    place = zone.key.rsplit("/", 1)[-1].replace("_", " ")
+    if place == "UTC":
+        return "UTC"
+    abbreviation = datetime.combine(day, time(12), tzinfo=zone).tzname()
+    if not abbreviation.isalpha():
+        abbreviation = f"UTC{abbreviation}"
+    return f"{place} time ({abbreviation})"
+
+
+def time_choices(consultation_type, slots, request):
+    """One choice per free time, however many calendars offer it."""
+    starts = sorted({slot.starts_at for slot in slots})
+    return [
+        TimeChoice(
+            starts_at,
+            with_article(
+                reverse("bookings:book_time", args=[consultation_type.slug, starts_at]),
+                request,
+            ),
+        )
+        for starts_at in starts
+    ]
+
+
+class OfferedTypesMixin:
+    """Only the consultation types patients can book online."""
+
+    def get_queryset(self):
+        return ConsultationType.objects.offered_online()
+
+
+class ConsultationTypeListView(OfferedTypesMixin, ListView):
+    template_name = "bookings/book_types.html"
+    context_object_name = "consultation_types"
+
+    def get_context_data(self, **kwargs):
+        request_url = with_article(reverse("bookings:request"), self.request)
+        choices = [
+            (
+                consultation_type,
+                with_article(
+                    reverse("bookings:book_days", args=[consultation_type.slug]),
+                    self.request,
+                ),
+            )
+            for consultation_type in self.object_list
+        ]
+        return super().get_context_data(**kwargs) | {
+            "choices": choices,
+            "request_url": request_url,
+        }
+
+
+# The free times change with every booking: the back button must not show a
+# time as free from the browser's cache.
+@method_decorator(never_cache, name="dispatch")
+class BookingDaysView(OfferedTypesMixin, DetailView):
+    """The coming days of a type, and the free times of the chosen day."""
+
+    template_name = "bookings/book_days.html"
+    context_object_name = "consultation_type"
+
+    def get_context_data(self, **kwargs):
+        consultation_type = self.object
+        today = timezone.localdate()
+        last_day = today + timedelta(days=consultation_type.horizon_days)
+        slots_by_day = free_slots_by_day(consultation_type, today, last_day)
+        days_url = reverse("bookings:book_days", args=[consultation_type.slug])
+        days = [
+            DayChoice(
+                day,
+                with_article(days_url, self.request, day=day.isoformat())
+                if day in slots_by_day
+                else "",
+            )
+            for day in days_between(today, last_day)
+        ]
+        chosen = self.chosen_day(days)
+        times = (
+            time_choices(
+                consultation_type, slots_by_day.get(chosen.day, []), self.request
+            )
+            if chosen
+            else []
+        )
+        return super().get_context_data(**kwargs) | {
+            "days": days,
+            "chosen": chosen,
+            "times": times,
+            "zone_label": zone_label(chosen.day if chosen else today),
+            "clinic_zone": timezone.get_default_timezone().key,
+            "request_url": with_article(reverse("bookings:request"), self.request),
+        }
+
+    def chosen_day(self, days):
+        """The day asked for (?day=YYYY-MM-DD) if shown, else the first free one."""
+        asked = self.request.GET.get("day", "")
+        for choice in days:
+            if choice.day.isoformat() == asked:
+                return choice
+        return next((choice for choice in days if choice.url), None)
+
+
+# The form carries a one-time token: no cache may keep it.
+@method_decorator(never_cache, name="dispatch")
+class BookingDetailsView(PatientFormMixin, FormView):
+    """The patient's details for a chosen time."""
+
+    template_name = "bookings/book_details.html"
+    form_class = BookingForm
+    http_method_names = ["get", "head", "options"]
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.starts_at = kwargs["starts_at"]
+
+    @cached_property
+    def consultation_type(self):
+        return get_object_or_404(
+            ConsultationType.objects.offered_online(), slug=self.kwargs["slug"]
+        )
+
+    @cached_property
+    def nearest(self):
+        """The free times nearest the chosen one: the chosen one too, when free."""
+        return nearest_free_slots(self.consultation_type, self.starts_at)
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"consultation_type": self.consultation_type}
+
+    def get_context_data(self, **kwargs):
+        is_free = any(slot.starts_at == self.starts_at for slot in self.nearest)
+        day = timezone.localdate(self.starts_at)
+        return super().get_context_data(**kwargs) | {
+            "consultation_type": self.consultation_type,
+            "starts_at": self.starts_at,
+            "ends_at": self.starts_at + self.consultation_type.duration,
+            "zone_label": zone_label(day),
+            "clinic_zone": timezone.get_default_timezone().key,
+            "is_free": is_free,
+            "nearest_times": []
+            if is_free
+            else time_choices(self.consultation_type, self.nearest, self.request),
+            "days_url": with_article(
+                reverse("bookings:book_days", args=[self.consultation_type.slug]),
+                self.request,
+                day=day.isoformat(),
+            ),
+        }
