@@ -117,3 +117,73 @@ def test_hostile_text_reaches_staff_mail_as_inert_text(
         )
     [staff_mail] = smtp_server.to("frontdesk@clinic.example")
     assert staff_mail.get_content_type() == "text/plain"
+
+
+@pytest.fixture
+def bookable(make_consultation_type, make_calendar):
+    consultation_type = make_consultation_type("Phone call", notice_hours=0)
+    make_calendar(
+        types=[consultation_type],
+        hours=[(weekday, "09:00", "17:00") for weekday in range(7)],
+    )
+    return consultation_type
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
+@pytest.mark.parametrize("parameter", ["day", "article"])
+def test_hostile_query_on_the_booking_pages_never_errors_or_renders_raw(
+    client, bookable, parameter, payload
+):
+    for url in (
+        "/consultation/",
+        "/consultation/book/",
+        "/consultation/book/phone-call/",
+        "/consultation/book/phone-call/20991231T1400Z/",
+    ):
+        response = client.get(url, {parameter: payload})
+
+        assert response.status_code == 200
+        assert SCRIPT not in response.text
+        assert "<img src=x onerror" not in response.text
+        assert not ran_as_template(response.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "phone-call/2026-12-03T14:00Z/",
+        "phone-call/20261203T1400Z/extra/",
+        "phone-call/20261203T14000Z/",
+        "phone-call/20261232T1400Z/",
+        "phone-call/20260229T1400Z/",
+        "phone-call/00000101T0000Z/",
+        "phone-call/99991231T2359Z/",
+        "phone-call/%3Cscript%3E/",
+        "no-such-type/",
+        "no-such-type/20261203T1400Z/",
+        "..%2F..%2Fadmin/",
+    ],
+)
+def test_forged_booking_paths_are_not_found(client, bookable, path):
+    response = client.get(f"/consultation/book/{path}")
+
+    assert response.status_code == 404
+    assert SCRIPT not in response.text
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "20000101T1400Z",  # long past
+        "29991231T1400Z",  # far past the horizon
+        "20261203T1413Z",  # off the grid
+        "20261203T0300Z",  # outside the hours
+    ],
+)
+def test_a_time_that_cannot_be_booked_is_a_clear_page_not_an_error(
+    client, bookable, when
+):
+    response = client.get(f"/consultation/book/phone-call/{when}/")
+
+    assert response.status_code == 200
+    assert "That time is not free" in response.text
