@@ -70,7 +70,9 @@ def with_article(url, request, **params):
 class PatientFormMixin:
     """
     A form of the patient's details (see PatientDetailsForm): a fresh one-time
-    token bound to this browser, and the treatment of the article they came from.
+    token bound to this browser, the treatment of the article they came from,
+    the rate limit, and one consultation per token however often it is sent.
+    Views define submit(form) and thank(consultation).
     """
 
     @cached_property
@@ -112,24 +114,6 @@ class PatientFormMixin:
         )
         return response
 
-
-# Each form carries its own one-time token, and the thanks page a patient's
-# reference: neither may be kept by a browser or proxy cache.
-@method_decorator(never_cache, name="dispatch")
-class ConsultationRequestView(PatientFormMixin, FormView):
-    template_name = "bookings/request_form.html"
-    form_class = ConsultationRequestForm
-    http_method_names = ["get", "head", "options", "post"]
-
-    def get_initial(self):
-        return super().get_initial() | {
-            "preferred_time": ConsultationRequest.TimeOfDay.ANY
-        }
-
-    def get_context_data(self, **kwargs):
-        book_url = with_article(reverse("bookings:book"), self.request)
-        return super().get_context_data(**kwargs) | {"book_url": book_url}
-
     def form_valid(self, form):
         if over_rate_limit(self.request):
             if existing := self.already_saved(form):
@@ -137,7 +121,7 @@ class ConsultationRequestView(PatientFormMixin, FormView):
             context = self.get_context_data(form=form, rate_limited=True)
             return self.render_to_response(context, status=429)
         try:
-            consultation = form.save()
+            consultation = self.submit(form)
         except IntegrityError:
             # This form's one-time token was used: sent before, or twice at once.
             consultation = self.already_saved(form)
@@ -159,6 +143,27 @@ class ConsultationRequestView(PatientFormMixin, FormView):
         form.data["form_token"] = issue_form_token(self.browser_key)
         form.add_error(None, ValidationError(SENT_BEFORE, code="sent_before"))
         return self.form_invalid(form)
+
+
+# Each form carries its own one-time token, and the thanks page a patient's
+# reference: neither may be kept by a browser or proxy cache.
+@method_decorator(never_cache, name="dispatch")
+class ConsultationRequestView(PatientFormMixin, FormView):
+    template_name = "bookings/request_form.html"
+    form_class = ConsultationRequestForm
+    http_method_names = ["get", "head", "options", "post"]
+
+    def get_initial(self):
+        return super().get_initial() | {
+            "preferred_time": ConsultationRequest.TimeOfDay.ANY
+        }
+
+    def get_context_data(self, **kwargs):
+        book_url = with_article(reverse("bookings:book"), self.request)
+        return super().get_context_data(**kwargs) | {"book_url": book_url}
+
+    def submit(self, form):
+        return form.save()
 
     def thank(self, consultation):
         thanks_url = reverse("bookings:thanks")
