@@ -944,7 +944,9 @@ class BookingQuerySet(models.QuerySet):
                 booking.set_time(starts_at)
                 booking.save()
                 booking.queue_messages(
-                    BookingMessage.Kind.CONFIRMATION, BookingMessage.Kind.STAFF_BOOKED
+                    BookingMessage.Kind.CONFIRMATION,
+                    BookingMessage.Kind.STAFF_BOOKED,
+                    now=now,
                 )
         except IntegrityError as error:
             # Another booking of this time committed after the check above.
@@ -958,7 +960,7 @@ class BookingQuerySet(models.QuerySet):
     def from_manage_token(self, token, now=None):
         """The booking of a manage link, or None if tampered with or expired."""
         try:
-            pk = signing.loads(token, salt=MANAGE_TOKEN_SALT)
+            pk = signing.Signer(salt=MANAGE_TOKEN_SALT).unsign_object(token)
         except signing.BadSignature:
             return None
         if not isinstance(pk, int):
@@ -1041,8 +1043,11 @@ class Booking(models.Model):
         return reverse("bookings:manage", args=[self.manage_token()])
 
     def manage_token(self):
-        """A signed token for the patient's manage link: the booking's id only."""
-        return signing.dumps(self.pk, salt=MANAGE_TOKEN_SALT)
+        """
+        A signed token for the patient's manage link: the booking's id only. No
+        time in it: the link lasts until a day after the booking, however moved.
+        """
+        return signing.Signer(salt=MANAGE_TOKEN_SALT).sign_object(self.pk)
 
     def set_time(self, starts_at):
         self.starts_at = starts_at
@@ -1091,7 +1096,7 @@ class Booking(models.Model):
                     ]
                 )
                 self.queue_messages(
-                    BookingMessage.Kind.CHANGE, BookingMessage.Kind.STAFF_MOVED
+                    BookingMessage.Kind.CHANGE, BookingMessage.Kind.STAFF_MOVED, now=now
                 )
         except IntegrityError as error:
             if not is_overlap_refused(error):
@@ -1119,7 +1124,9 @@ class Booking(models.Model):
             self.sequence += 1
             self.save(update_fields=["status", "sequence", "updated_at"])
             self.queue_messages(
-                BookingMessage.Kind.CANCELLATION, BookingMessage.Kind.STAFF_CANCELLED
+                BookingMessage.Kind.CANCELLATION,
+                BookingMessage.Kind.STAFF_CANCELLED,
+                now=now,
             )
 
     def lock_for_change(self, *, by_staff, now):
@@ -1153,14 +1160,17 @@ class Booking(models.Model):
         self.status = status
         self.save(update_fields=["status", "updated_at"])
 
-    def queue_messages(self, *kinds):
-        """Queue these e-mails about the booking's current state, and a reminder."""
+    def queue_messages(self, *kinds, now):
+        """
+        Queue these e-mails about the booking's current state, and a reminder
+        unless it would be due already.
+        """
         for kind in kinds:
             BookingMessage.objects.queue(self, kind)
         reminder_due = self.starts_at - timedelta(
             hours=settings.BOOKINGS_REMINDER_HOURS
         )
-        if self.is_confirmed and reminder_due > timezone.now():
+        if self.is_confirmed and reminder_due > now:
             BookingMessage.objects.queue(
                 self, BookingMessage.Kind.REMINDER, due_at=reminder_due
             )

@@ -147,18 +147,25 @@ STAFF_SUBJECTS = {
     BookingMessage.Kind.STAFF_CANCELLED: "Booking {reference} cancelled ({when})",
 }
 
+# Short: Python's e-mail package folds a subject near 78 characters before its
+# first word, which some programs then show with a leading space.
 PATIENT_SUBJECTS = {
-    BookingMessage.Kind.CONFIRMATION: "Your consultation is booked: {when}",
-    BookingMessage.Kind.CHANGE: "Your consultation has a new time: {when}",
-    BookingMessage.Kind.CANCELLATION: "Your consultation on {when} is cancelled",
-    BookingMessage.Kind.REMINDER: "Reminder: your consultation on {when}",
+    BookingMessage.Kind.CONFIRMATION: "Consultation booked: {when}",
+    BookingMessage.Kind.CHANGE: "Consultation moved to {when}",
+    BookingMessage.Kind.CANCELLATION: "Consultation cancelled: {when}",
+    BookingMessage.Kind.REMINDER: "Reminder: consultation on {when}",
 }
 
 
-def local_time(moment):
-    """As patients and staff read it: Monday, January 11, 2027, 9:00 AM EST."""
+def local_time(moment, short=False):
+    """
+    In the clinic's time zone, named: Monday, January 11, 2027, 9:00 AM EST, or
+    Mon, Jan 11, 9:00 AM EST for a subject.
+    """
     moment = timezone.localtime(moment, timezone.get_default_timezone())
-    return dateformat.format(moment, "l, F j, Y, g:i A T")
+    return dateformat.format(
+        moment, "D, M j, g:i A T" if short else "l, F j, Y, g:i A T"
+    )
 
 
 def send_staff_booking_notice(message):
@@ -174,7 +181,7 @@ def send_staff_booking_notice(message):
         "include_contact_details": settings.BOOKINGS_EMAIL_CONTACT_DETAILS,
     }
     subject = STAFF_SUBJECTS[message.kind].format(
-        reference=consultation.reference, when=context["when"]
+        reference=consultation.reference, when=local_time(booking.starts_at, short=True)
     )
     if consultation.is_urgent:
         subject = f"URGENT: {subject}"
@@ -206,7 +213,9 @@ def send_patient_booking_mail(message):
         "can_change": booking.can_be_changed_by_patient(),
     }
     email = EmailMultiAlternatives(
-        subject=PATIENT_SUBJECTS[message.kind].format(when=context["when"])
+        subject=PATIENT_SUBJECTS[message.kind].format(
+            when=local_time(booking.starts_at, short=True)
+        )
         + f" ({consultation.reference})",
         body=render_to_string("bookings/email/booking_patient.txt", context),
         to=[consultation.email],

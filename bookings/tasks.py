@@ -66,6 +66,9 @@ def deliver_booking_message(message_id):
     )
     if message is None:
         return
+    if message.due_at > timezone.now():
+        run_again_after(deliver_booking_message, message.pk, message.due_at)
+        return
     delivery = notifications.deliver_booking_message(message)
     if delivery is notifications.Delivery.CLAIMED_ELSEWHERE:
         run_again_after(deliver_booking_message, message.pk, message.claim_expires_at())

@@ -191,10 +191,10 @@ class BookingFromTokenMixin:
         return f"{url}?done={done}" if done else url
 
     def get_context_data(self, **kwargs):
+        kwargs["token"] = self.kwargs["token"]
         return super().get_context_data(
             booking=self.booking,
             can_change=self.booking.can_be_changed_by_patient(),
-            token=self.kwargs["token"],
             **kwargs,
         )
 
