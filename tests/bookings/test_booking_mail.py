@@ -11,7 +11,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
+from bookings.management.commands.db_worker import Worker
 from bookings.models import Booking, BookingMessage, ConsultationRequest
+from bookings.tasks import deliver_booking_message
 from tests.bookings.conftest import run_worker
 from tests.bookings.test_mail import all_text, body_text
 
@@ -252,20 +254,30 @@ def test_two_workers_at_once_send_a_reminder_once(book, smtp_server):
     book()
     time_passes_until_reminders_are_due()
     reminder = BookingMessage.objects.get(kind=BookingMessage.Kind.REMINDER)
-    from bookings.tasks import deliver_booking_message
-
     for _ in range(3):
         deliver_booking_message.enqueue(reminder.pk)
     barrier = threading.Barrier(2)
 
-    def work():
+    def work(n):
+        # manage.py db_worker's worker, without the signal handlers that only
+        # the main thread may install.
+        worker = Worker(
+            queue_names=["default"],
+            excluded_queue_names=[],
+            interval=0.1,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"worker-{n}",
+        )
         barrier.wait()
         try:
-            run_worker()
+            worker.run()
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
