@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
+from bookings.calendar_files import calendar_feed
 from bookings.management.commands.db_worker import Worker
 from bookings.models import Booking, BookingMessage, ConsultationRequest
 from bookings.tasks import deliver_booking_message
@@ -346,3 +347,24 @@ def test_mail_server_down_loses_nothing_and_a_retry_delivers_it_once(book, smtp_
     assert list(BookingMessage.objects.not_sent()) == [
         BookingMessage.objects.get(kind=BookingMessage.Kind.REMINDER)
     ]
+
+
+def test_staff_calendar_feed_holds_reference_type_and_time_only(
+    book, calendar, make_booking, clinic_type
+):
+    booking = book()
+    booking.cancel(now=A_WEEK_BEFORE)
+    other = book(starts_at=ELEVEN)
+
+    raw = calendar_feed(calendar, Booking.objects.filter(calendar=calendar))
+
+    feed = Calendar.from_ical(raw)
+    events = {event["UID"]: event for event in feed.walk("VEVENT")}
+    event = events[f"booking-{other.pk}@www.clinic.example"]
+    assert event["SUMMARY"] == (
+        f"In-clinic consultation ({other.consultation.reference})"
+    )
+    assert event.decoded("DTSTART") == ELEVEN
+    assert events[f"booking-{booking.pk}@www.clinic.example"]["STATUS"] == ("CANCELLED")
+    for secret in (*NAME_AND_HEALTH_DATA, PATIENT, "7705550188"):
+        assert secret not in raw.decode()
