@@ -39,4 +39,19 @@ urlpatterns = [
         views.BookingDetailsView.as_view(),
         name="book_time",
     ),
+    path(
+        "consultation/booking/<str:token>/",
+        views.ManageBookingView.as_view(),
+        name="manage",
+    ),
+    path(
+        "consultation/booking/<str:token>/cancel/",
+        views.CancelBookingView.as_view(),
+        name="manage_cancel",
+    ),
+    path(
+        "consultation/booking/<str:token>/move/",
+        views.MoveBookingView.as_view(),
+        name="manage_move",
+    ),
 ]
