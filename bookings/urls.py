@@ -29,6 +29,7 @@ urlpatterns = [
     path("consultation/", views.ConsultationRequestView.as_view(), name="request"),
     path("consultation/thanks/", views.ThanksView.as_view(), name="thanks"),
     path("consultation/book/", views.ConsultationTypeListView.as_view(), name="book"),
+    path("consultation/booked/", views.BookedView.as_view(), name="booked"),
     path(
         "consultation/book/<slug:slug>/",
         views.BookingDaysView.as_view(),

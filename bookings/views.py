@@ -43,11 +43,19 @@ from .models import (
 # request, and the patient's later page views stay cacheable (pages/caching.py).
 THANKS_COOKIE = "bookings_thanks"
 THANKS_SALT = "bookings.thanks"
+# The booking's confirmation page, likewise.
+BOOKED_COOKIE = "bookings_booked"
+BOOKED_SALT = "bookings.booked"
 # A random key for the browser that was handed the form: a form sent again is
 # thanked only there (see issue_form_token), so nobody else who has its token
 # sees that patient's reference or crisis guidance.
 BROWSER_COOKIE = "bookings_browser"
 BROWSER_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
+JUST_TAKEN = (
+    "That time was just taken. Your details are kept: please choose one of the "
+    "nearest free times below."
+)
+NOT_FREE = "That time is not free"
 SENT_BEFORE = (
     "This form was sent before. If it was you, we have your request and will be "
     "in touch. To send another, please check your details below and send them."
@@ -56,6 +64,35 @@ SENT_BEFORE = (
 
 # What an article's call-to-action adds to the booking pages' links.
 ARTICLE_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+
+
+def redirect_with_reference(url, cookie, salt, consultation):
+    """
+    Redirect to url with the consultation's reference in a signed cookie that
+    only that page receives. The reference only: nothing about the patient's
+    health (the urgent flag included) is written to their browser.
+    """
+    response = HttpResponseRedirect(url)
+    response.set_signed_cookie(
+        cookie,
+        consultation.reference,
+        salt=salt,
+        max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
+        path=url,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def reference_from_cookie(request, cookie, salt):
+    return request.get_signed_cookie(
+        cookie,
+        default=None,
+        salt=salt,
+        max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
+    )
 
 
 def over_rate_limit(request):
@@ -175,21 +212,9 @@ class ConsultationRequestView(PatientFormMixin, FormView):
         return form.save()
 
     def thank(self, consultation):
-        thanks_url = reverse("bookings:thanks")
-        response = HttpResponseRedirect(thanks_url)
-        # The reference only: nothing about the patient's health (the urgent flag
-        # included) is written to their browser.
-        response.set_signed_cookie(
-            THANKS_COOKIE,
-            consultation.reference,
-            salt=THANKS_SALT,
-            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
-            path=thanks_url,
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite="Lax",
+        return redirect_with_reference(
+            reverse("bookings:thanks"), THANKS_COOKIE, THANKS_SALT, consultation
         )
-        return response
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -197,12 +222,7 @@ class ThanksView(TemplateView):
     template_name = "bookings/thanks.html"
 
     def get(self, request, *args, **kwargs):
-        reference = request.get_signed_cookie(
-            THANKS_COOKIE,
-            default=None,
-            salt=THANKS_SALT,
-            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
-        )
+        reference = reference_from_cookie(request, THANKS_COOKIE, THANKS_SALT)
         consultation = (
             ConsultationRequest.objects.filter(reference=reference)
             .only("reference", "is_urgent")
@@ -350,11 +370,11 @@ class BookingDaysView(OfferedTypesMixin, DetailView):
 # The form carries a one-time token: no cache may keep it.
 @method_decorator(never_cache, name="dispatch")
 class BookingDetailsView(PatientFormMixin, FormView):
-    """The patient's details for a chosen time."""
+    """The patient's details for a chosen time, and booking it."""
 
     template_name = "bookings/book_details.html"
     form_class = BookingForm
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "head", "options", "post"]
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
@@ -375,24 +395,88 @@ class BookingDetailsView(PatientFormMixin, FormView):
         return super().get_form_kwargs() | {"consultation_type": self.consultation_type}
 
     def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
         is_free = any(slot.starts_at == self.starts_at for slot in self.nearest)
+        problem = context.get("problem") or ("" if is_free else NOT_FREE)
         day = timezone.localdate(self.starts_at)
-        return super().get_context_data(**kwargs) | {
+        return context | {
             "consultation_type": self.consultation_type,
             "starts_at": self.starts_at,
             "ends_at": self.starts_at + self.consultation_type.duration,
             "zone_label": zone_label(day),
             "clinic_zone": timezone.get_default_timezone().key,
-            "is_free": is_free,
-            "nearest_times": []
-            if is_free
-            else time_choices(self.consultation_type, self.nearest, self.request),
+            "problem": problem,
+            # Whatever the patient typed stays on the page.
+            "show_form": self.request.method == "POST" or not problem,
+            "nearest_times": time_choices(
+                self.consultation_type,
+                [slot for slot in self.nearest if slot.starts_at != self.starts_at],
+                self.request,
+            )
+            if problem
+            else [],
             "days_url": with_article(
                 reverse("bookings:book_days", args=[self.consultation_type.slug]),
                 self.request,
                 day=day.isoformat(),
             ),
         }
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except SlotTaken as taken:
+            self.nearest = taken.nearest
+            return self.cannot_book(form, JUST_TAKEN)
+        except ValidationError as error:
+            return self.cannot_book(form, error.messages[0])
+
+    def submit(self, form):
+        """Book the time (Booking.objects.take); a spam submission is only stored."""
+        consultation = form.unsaved_consultation()
+        Booking.objects.take(consultation, self.consultation_type, self.starts_at)
+        return consultation
+
+    def cannot_book(self, form, problem):
+        # The same form sent twice at once: its own booking took the time.
+        if existing := self.already_saved(form):
+            return self.thank_again(form, existing)
+        context = self.get_context_data(form=form, problem=problem)
+        return self.render_to_response(context, status=409)
+
+    def thank(self, consultation):
+        if consultation.status != ConsultationRequest.Status.BOOKED:
+            return redirect_with_reference(
+                reverse("bookings:thanks"), THANKS_COOKIE, THANKS_SALT, consultation
+            )
+        return redirect_with_reference(
+            reverse("bookings:booked"), BOOKED_COOKIE, BOOKED_SALT, consultation
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class BookedView(TemplateView):
+    """The confirmation of the booking this browser just made."""
+
+    template_name = "bookings/book_confirmed.html"
+
+    def get(self, request, *args, **kwargs):
+        reference = reference_from_cookie(request, BOOKED_COOKIE, BOOKED_SALT)
+        booking = (
+            Booking.objects.active()
+            .select_related("consultation", "consultation_type")
+            .filter(consultation__reference=reference)
+            .first()
+        )
+        if booking is None:
+            return redirect("bookings:book")
+        return super().get(
+            request,
+            booking=booking,
+            zone_label=zone_label(timezone.localdate(booking.starts_at)),
+            clinic_zone=timezone.get_default_timezone().key,
+            urgent=booking.consultation.is_urgent,
+        )
 
 
 @method_decorator(never_cache, name="dispatch")

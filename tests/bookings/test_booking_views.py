@@ -8,9 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from bookings.forms import BookingForm, issue_form_token
-from bookings.models import ClosedDates, ConsultationType, ExtraHours, WeeklyHours
+from bookings.models import (
+    Booking,
+    ClosedDates,
+    ConsultationRequest,
+    ConsultationType,
+    ExtraHours,
+    WeeklyHours,
+)
 
 # Monday 11 January 2027, 8:00 in New York: no daylight-saving change near.
 NOW = datetime(2027, 1, 11, 13, 0, tzinfo=UTC)
@@ -539,3 +549,291 @@ def test_booking_form_ignores_a_forged_contact_method_for_a_phone_call(
 
     assert form.is_valid()
     assert form.unsaved_consultation().preferred_contact == "phone"
+
+
+@pytest.fixture
+def booking_data(form_data):
+    """What a patient's browser sends from the details form."""
+
+    def make(client=None, **overrides):
+        fields = form_data(**overrides)
+        if client is not None and "form_token" not in overrides:
+            fields["form_token"] = handed_out_token(client)
+        return fields
+
+    return make
+
+
+def handed_out_token(client, url=None):
+    return client.get(url or "/consultation/").context["form"]["form_token"].value()
+
+
+def test_booking_a_time_confirms_it_on_a_page_of_its_own(
+    client, phone_call, team, clock, booking_data
+):
+    phone_call.preparation = "Have a list of your medicines at hand."
+    phone_call.save()
+
+    response = client.post(details_url(phone_call), booking_data(client))
+
+    assert response.status_code == 302
+    assert response["Location"] == "/consultation/booked/"
+    booking = Booking.objects.get()
+    assert (booking.starts_at, booking.calendar) == (TUESDAY_9, team)
+    consultation = booking.consultation
+    assert consultation.status == ConsultationRequest.Status.BOOKED
+    assert consultation.preferred_contact == "phone"
+    assert consultation.full_name == "Maria Lopez"
+    cookie = response.cookies["bookings_booked"]
+    assert cookie["path"] == "/consultation/booked/" and cookie["httponly"]
+    assert cookie.value.split(":")[0] == consultation.reference
+
+    html = client.get("/consultation/booked/").text
+    assert consultation.reference in html
+    assert "Tuesday 12 January 2027" in html
+    assert ">9:00 AM</time> to 9:30 AM, New York time (EST)" in html
+    assert "Free phone consultation, 30 minutes" in html
+    assert "By phone: we will call you on the number you gave us." in html
+    assert "Have a list of your medicines at hand." in html
+    assert f'href="{booking.get_manage_url()}"' in html
+    assert "Maria" not in html
+
+
+def test_the_booked_time_is_no_longer_offered(
+    client, phone_call, team, clock, booking_data
+):
+    client.post(details_url(phone_call), booking_data(client))
+
+    html = client.get(days_url(phone_call), {"day": "2027-01-12"}).text
+
+    assert utc_path(TUESDAY_9) not in time_links(html, phone_call)
+
+
+def test_confirmation_without_its_cookie_shows_nothing(
+    client, phone_call, team, clock, booking_data
+):
+    client.post(details_url(phone_call), booking_data(client))
+    reference = ConsultationRequest.objects.get().reference
+    client.cookies["bookings_booked"] = reference  # unsigned: forged
+
+    response = client.get("/consultation/booked/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/consultation/book/"
+
+
+def test_same_form_sent_twice_books_once_and_confirms_twice(
+    client, phone_call, team, clock, booking_data
+):
+    data = booking_data(client)
+
+    first = client.post(details_url(phone_call), data)
+    second = client.post(details_url(phone_call), data)
+
+    assert first["Location"] == second["Location"] == "/consultation/booked/"
+    assert Booking.objects.count() == 1 and ConsultationRequest.objects.count() == 1
+
+
+def test_same_form_sent_from_another_browser_gets_the_form_not_the_booking(
+    client, phone_call, team, clock, booking_data
+):
+    data = booking_data(client)
+    client.post(details_url(phone_call), data)
+    other = Client()
+
+    response = other.post(details_url(phone_call), data | {"full_name": "Someone"})
+
+    assert response.status_code == 200
+    assert "This form was sent before" in response.text
+    assert ConsultationRequest.objects.get().reference not in response.text
+    assert Booking.objects.count() == 1
+
+
+def test_a_time_just_taken_gives_the_form_back_with_the_nearest_times(
+    client, phone_call, team, clock, booking_data, make_booking
+):
+    make_booking(phone_call, team, TUESDAY_9)
+
+    response = client.post(
+        details_url(phone_call), booking_data(client, full_name="Ana Ruiz")
+    )
+
+    assert response.status_code == 409
+    assert "That time was just taken" in response.text
+    assert 'value="Ana Ruiz"' in response.text
+    assert "My fibromyalgia flares every winter." in response.text
+    nearest = re.findall(r'formaction="([^"]+)"', response.text)
+    assert nearest == [
+        details_url(phone_call, at(MONDAY + timedelta(days=1), hh_mm))
+        for hh_mm in ("09:30", "10:00", "10:30")
+    ]
+    # Choosing one sends what was typed to that time.
+    again = client.post(
+        nearest[0],
+        booking_data(
+            form_token=response.context["form"]["form_token"].value(),
+            full_name="Ana Ruiz",
+        ),
+    )
+    assert again.status_code == 302
+    assert (
+        Booking.objects.get(consultation__full_name="Ana Ruiz").starts_at != TUESDAY_9
+    )
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "message"),
+    [
+        (datetime(2027, 1, 4, 14, 0, tzinfo=UTC), "That time has passed."),
+        (at(MONDAY, "10:00"), "That time is too soon"),
+        (at(MONDAY + timedelta(days=22), "09:00"), "That day is too far ahead"),
+        (at(MONDAY + timedelta(days=1), "09:10"), "We have no consultation at that"),
+        (at(MONDAY + timedelta(days=1), "13:00"), "We have no consultation at that"),
+        (at(MONDAY + timedelta(days=3), "09:00"), "We have no consultation at that"),
+    ],
+)
+def test_a_time_that_cannot_be_booked_is_refused_with_the_nearest_times(
+    client, phone_call, team, clock, booking_data, starts_at, message
+):
+    ClosedDates.objects.create(
+        first_day=MONDAY + timedelta(days=3), last_day=MONDAY + timedelta(days=3)
+    )
+
+    response = client.post(details_url(phone_call, starts_at), booking_data(client))
+
+    assert response.status_code == 409
+    assert message in response.text
+    assert 'value="Maria Lopez"' in response.text
+    assert 1 <= len(re.findall(r'formaction="([^"]+)"', response.text)) <= 3
+    assert not Booking.objects.exists()
+    assert not ConsultationRequest.objects.exists()
+
+
+def test_forged_fields_are_ignored(
+    client, phone_call, team, clock, booking_data, make_calendar, make_consultation_type
+):
+    other_type = make_consultation_type("Other")
+    elsewhere = make_calendar(
+        "Elsewhere", types=[other_type], hours=[(1, "09:00", "10:00")]
+    )
+
+    client.post(
+        details_url(phone_call),
+        booking_data(
+            client,
+            preferred_contact="email",
+            status="closed",
+            calendar=str(elsewhere.pk),
+            consultation_type=str(other_type.pk),
+            starts_at="2027-01-12T15:00:00Z",
+            reference="RI-0000-0000",
+            is_urgent="on",
+            spam_reason="",
+        ),
+    )
+
+    booking = Booking.objects.get()
+    assert (booking.calendar, booking.consultation_type) == (team, phone_call)
+    assert booking.starts_at == TUESDAY_9
+    consultation = booking.consultation
+    assert consultation.preferred_contact == "phone"
+    assert consultation.status == ConsultationRequest.Status.BOOKED
+    assert consultation.reference != "RI-0000-0000"
+    assert not consultation.is_urgent
+
+
+def test_invalid_details_keep_the_time_and_what_was_typed(
+    client, phone_call, team, clock, booking_data
+):
+    response = client.post(details_url(phone_call), booking_data(client, email="nope"))
+
+    assert response.status_code == 200
+    assert "Please enter an e-mail address like name@example.com." in response.text
+    assert 'value="Maria Lopez"' in response.text
+    assert "Book this time" in response.text
+    assert not ConsultationRequest.objects.exists()
+
+
+def test_booking_is_rate_limited_like_the_request_form(
+    phone_call, team, clock, booking_data, settings
+):
+    settings.BOOKINGS_RATE_LIMIT_PER_HOUR = 1
+    browser = Client(REMOTE_ADDR="203.0.113.7")
+    browser.post("/consultation/", booking_data(browser))
+
+    response = browser.post(
+        details_url(phone_call), booking_data(browser, full_name="Third Try")
+    )
+
+    assert response.status_code == 429
+    assert "Too many requests came from your connection" in response.text
+    assert 'value="Third Try"' in response.text
+    assert not Booking.objects.exists()
+
+
+def test_honeypot_booking_is_stored_as_spam_without_a_booking(
+    client, phone_call, team, clock, booking_data
+):
+    response = client.post(
+        details_url(phone_call), booking_data(client, website="http://spam.example")
+    )
+
+    consultation = ConsultationRequest.objects.get()
+    assert consultation.status == ConsultationRequest.Status.SPAM
+    assert not Booking.objects.exists()
+    assert response["Location"] == "/consultation/thanks/"
+    assert consultation.reference in client.get(response["Location"]).text
+
+
+def test_urgent_message_is_booked_and_shows_the_crisis_guidance(
+    client, phone_call, team, clock, booking_data
+):
+    client.post(
+        details_url(phone_call),
+        booking_data(client, message="Some days I want to die."),
+    )
+
+    booking = Booking.objects.get()
+    assert booking.consultation.is_urgent
+    html = client.get("/consultation/booked/").text
+    assert "If you are thinking about ending your life" in html
+
+
+def test_booking_data_never_appears_in_a_url(
+    client, phone_call, team, clock, booking_data
+):
+    response = client.post(details_url(phone_call), booking_data(client), follow=True)
+
+    reference = ConsultationRequest.objects.get().reference
+    for url, _ in response.redirect_chain:
+        assert "maria" not in url.lower() and reference not in url
+
+
+def booking_post_queries(client, phone_call, booking_data):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(details_url(phone_call), booking_data(client))
+    assert response.status_code == 302
+    return len(queries)
+
+
+def test_booking_post_runs_a_fixed_number_of_queries(
+    client,
+    phone_call,
+    team,
+    clock,
+    booking_data,
+    make_booking,
+    make_calendar,
+    in_memory_cache,
+):
+    # The first submission of the hour also clears the past hours' counts.
+    booking_post_queries(client, phone_call, booking_data)
+    Booking.objects.all().delete()
+    at_zero = booking_post_queries(client, phone_call, booking_data)
+    Booking.objects.all().delete()
+    other = make_calendar("Dr Brown", types=[phone_call])
+    start = at(MONDAY + timedelta(days=1), "00:00")
+    for n in range(500):
+        make_booking(phone_call, other, start + timedelta(hours=n))
+
+    assert booking_post_queries(client, phone_call, booking_data) == at_zero
