@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from playwright.sync_api import expect
 
 from bookings.models import ConsultationType
@@ -141,3 +142,52 @@ def test_a_patient_in_the_clinics_zone_sees_one_time(site, browser):
     expect(page.locator(".time-list a").first).to_have_text("9:00 AM")
     expect(page.locator(".local-time")).to_have_count(0)
     context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_axe_finds_no_wcag_violations_in_the_details_form_with_errors(
+    site, page, axe_violations, width
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(site + first_time_url(page, site))
+    page.get_by_role("button", name="Book this time").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+
+    violations = axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_axe_finds_no_wcag_violations_when_the_time_was_just_taken(
+    site, page, axe_violations, width, make_booking, phone_call
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(site + first_time_url(page, site))
+    fill_in_details(page)
+    wanted = page.locator("time").first.get_attribute("datetime")
+    make_booking(phone_call, phone_call.calendars.get(), parse_datetime(wanted))
+    page.get_by_role("button", name="Book this time").click()
+
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("That time was just taken")
+    expect(page.get_by_label("Full name")).to_have_value("Maria Lopez")
+    violations = axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+    page.get_by_role("button", name=re.compile("^Book ")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Your consultation is booked"
+    )
+    violations = axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+
+def fill_in_details(page):
+    page.get_by_label("Full name").fill("Maria Lopez")
+    page.get_by_label("E-mail address").fill("maria@example.org")
+    page.get_by_label("Phone number").fill("(770) 555-0188")
+    page.get_by_label("Which treatment are you interested in?").select_option(
+        label="Fibromyalgia"
+    )
+    page.get_by_label("I agree that").check()
