@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 
 from roswell_site.admin import HistoryAdmin
@@ -104,6 +104,30 @@ class NotificationFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BookingFilter(admin.SimpleListFilter):
+    title = "booked or call-back"
+    parameter_name = "booking"
+
+    def lookups(self, request, model_admin):
+        return (("booked", "Booked a time"), ("call_back", "Asked for a call-back"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "booked":
+            return queryset.booked()
+        if self.value() == "call_back":
+            return queryset.call_backs()
+        return queryset
+
+
+def local_time(moment):
+    """A time as staff read it: in the clinic's zone, with the zone named."""
+    return dateformat.format(timezone.localtime(moment), "D j M Y, H:i T")
+
+
+def booking_admin_url(booking):
+    return reverse("admin:bookings_booking_change", args=[booking.pk])
+
+
 class ContactAttemptInline(admin.TabularInline):
     model = ContactAttempt
     extra = 1
@@ -123,6 +147,7 @@ class ConsultationRequestAdmin(HistoryAdmin):
         "treatment",
         "preferred_contact",
         "status",
+        "booked_time",
         "notification_state",
         "attempt_count",
         "created_at",
@@ -131,6 +156,7 @@ class ConsultationRequestAdmin(HistoryAdmin):
     list_display_links = ("reference", "full_name")
     list_filter = (
         "status",
+        BookingFilter,
         "treatment",
         "created_at",
         "is_urgent",
@@ -138,7 +164,9 @@ class ConsultationRequestAdmin(HistoryAdmin):
         "assigned_to",
     )
     search_fields = ("reference", "full_name", "email", "phone")
-    readonly_fields = PATIENT_FIELDS + NOTIFICATION_FIELDS + ("is_urgent",)
+    readonly_fields = (
+        PATIENT_FIELDS + NOTIFICATION_FIELDS + ("is_urgent", "booking_summary")
+    )
     fieldsets = (
         (
             "Call-back",
@@ -163,9 +191,16 @@ class ConsultationRequestAdmin(HistoryAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("treatment")
+            .select_related(
+                "treatment", "booking__calendar", "booking__consultation_type"
+            )
             .annotate(attempt_total=Count("contact_attempts"))
         )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and hasattr(obj, "booking"):
+            return (("Booking", {"fields": ("booking_summary",)}), *self.fieldsets)
+        return self.fieldsets
 
     def has_add_permission(self, request):
         return False
@@ -200,6 +235,28 @@ class ConsultationRequestAdmin(HistoryAdmin):
     @admin.display(description="urgent", boolean=True, ordering="is_urgent")
     def urgent_flag(self, obj):
         return obj.is_urgent
+
+    @admin.display(description="booked time", ordering="booking__starts_at")
+    def booked_time(self, obj):
+        if not hasattr(obj, "booking"):
+            return "–"
+        booking = obj.booking
+        text = f"{local_time(booking.starts_at)}, {booking.calendar}"
+        if booking.status != Booking.Status.CONFIRMED:
+            text = f"{text} ({booking.get_status_display()})"
+        return text
+
+    @admin.display(description="booking")
+    def booking_summary(self, obj):
+        booking = obj.booking
+        return format_html(
+            '{}, {}, with {}: {}. <a href="{}">See the booking</a>',
+            booking.consultation_type,
+            local_time(booking.starts_at),
+            booking.calendar,
+            booking.get_status_display(),
+            booking_admin_url(booking),
+        )
 
     @admin.display(description="staff e-mail")
     def notification_state(self, obj):
@@ -507,7 +564,7 @@ class ClosedDatesAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(HistoryAdmin):
     """Read-only until staff can move bookings through the rule that takes a time."""
 
     list_display = ("starts_at", "consultation_type", "calendar", "status", "reference")

@@ -146,6 +146,14 @@ class ConsultationRequestQuerySet(models.QuerySet):
     def not_anonymised(self):
         return self.exclude(full_name=ANONYMISED_DETAILS["full_name"])
 
+    def booked(self):
+        """Requests that came with a time: those with a booking, cancelled or not."""
+        return self.filter(booking__isnull=False)
+
+    def call_backs(self):
+        """Requests that asked to be called back, without a time."""
+        return self.filter(booking__isnull=True)
+
     def delete_with_history(self):
         """
         Delete these requests and their contact attempts, with the copies of them
