@@ -1,6 +1,6 @@
 import csv
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import groupby
 
 from django import forms
@@ -16,10 +16,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from roswell_site.admin import HistoryAdmin
 
-from .availability import free_slots
+from .availability import days_between, free_slots, local_midnight
 from .models import (
     FREE_MAIL_DOMAINS,
     BlockedSender,
@@ -563,6 +564,37 @@ class ClosedDatesAdmin(admin.ModelAdmin):
         return obj.calendar or "Whole clinic"
 
 
+# A chosen day stays this far from the ends of the calendar, so that the
+# previous and next links and the day's local midnights can be computed.
+SCHEDULE_MARGIN = timedelta(days=14)
+
+
+def chosen_day(request):
+    """The day in ?date=YYYY-MM-DD, today without one; 404 for anything else."""
+    if "date" not in request.GET:
+        return timezone.localdate()
+    try:
+        day = date.fromisoformat(request.GET["date"])
+    except ValueError:
+        raise Http404 from None
+    if not date.min + SCHEDULE_MARGIN < day < date.max - SCHEDULE_MARGIN:
+        raise Http404
+    return day
+
+
+def chosen_calendar(request):
+    """The calendar in ?calendar=, None for all of them; 404 for an unknown one."""
+    calendar_id = request.GET.get("calendar")
+    if calendar_id is None:
+        return None
+    calendar = StaffCalendar.objects.filter(
+        pk=int(calendar_id) if calendar_id.isdigit() else None
+    ).first()
+    if calendar is None:
+        raise Http404
+    return calendar
+
+
 @admin.register(Booking)
 class BookingAdmin(HistoryAdmin):
     """Read-only until staff can move bookings through the rule that takes a time."""
@@ -572,6 +604,22 @@ class BookingAdmin(HistoryAdmin):
     date_hierarchy = "starts_at"
     list_select_related = ("consultation", "consultation_type", "calendar")
     search_fields = ("consultation__reference",)
+    change_list_template = "admin/bookings/booking/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "day/",
+                self.admin_site.admin_view(self.day_view),
+                name="bookings_booking_day",
+            ),
+            path(
+                "week/",
+                self.admin_site.admin_view(self.week_view),
+                name="bookings_booking_week",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="reference", ordering="consultation__reference")
     def reference(self, obj):
@@ -585,3 +633,77 @@ class BookingAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def day_view(self, request):
+        """One day's bookings, for one calendar or all of them."""
+        day = chosen_day(request)
+        return self.schedule_view(request, "day", day, day, timedelta(days=1))
+
+    def week_view(self, request):
+        """The bookings of the week (Monday to Sunday) around a day, a list per day."""
+        day = chosen_day(request)
+        monday = day - timedelta(days=day.weekday())
+        return self.schedule_view(
+            request, "week", monday, monday + timedelta(days=6), timedelta(days=7)
+        )
+
+    def schedule_view(self, request, period, first_day, last_day, step):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        calendar = chosen_calendar(request)
+        zone = timezone.get_default_timezone()
+        bookings = (
+            Booking.objects.active()
+            .filter(
+                starts_at__gte=local_midnight(first_day, zone),
+                starts_at__lt=local_midnight(last_day + timedelta(days=1), zone),
+            )
+            .select_related("consultation", "consultation_type", "calendar")
+            .order_by("starts_at", "calendar__name")
+        )
+        if calendar:
+            bookings = bookings.filter(calendar=calendar)
+        by_day = {
+            day: list(day_bookings)
+            for day, day_bookings in groupby(
+                bookings,
+                key=lambda booking: timezone.localtime(booking.starts_at).date(),
+            )
+        }
+
+        def schedule_url(view, day, chosen=calendar):
+            query = {"date": day.isoformat()}
+            if chosen:
+                query["calendar"] = chosen.pk
+            url = reverse(f"admin:bookings_booking_{view}")
+            return f"{url}?{urlencode(query)}"
+
+        if period == "day":
+            title = f"Bookings on {dateformat.format(first_day, 'l j F Y')}"
+        else:
+            title = f"Bookings in the week of {dateformat.format(first_day, 'j F Y')}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "period": period,
+            "day": first_day,
+            "days": [
+                (day, by_day.get(day, [])) for day in days_between(first_day, last_day)
+            ],
+            "calendar": calendar,
+            "calendars": [
+                (each, schedule_url(period, first_day, each), each == calendar)
+                for each in StaffCalendar.objects.all()
+            ],
+            "all_calendars_url": schedule_url(period, first_day, None),
+            "previous_url": schedule_url(period, first_day - step),
+            "next_url": schedule_url(period, first_day + step),
+            "today_url": schedule_url(period, timezone.localdate()),
+            "day_url": schedule_url("day", first_day),
+            "week_url": schedule_url("week", first_day),
+            "time_zone": settings.TIME_ZONE,
+        }
+        return TemplateResponse(
+            request, "admin/bookings/booking/schedule.html", context
+        )

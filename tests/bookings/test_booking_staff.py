@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -151,3 +151,146 @@ def test_booking_history_needs_the_right_to_view_bookings(
     outsider = staff_client(client, "view_consultationrequest")
 
     assert outsider.get(f"{BOOKINGS_URL}{booking.pk}/history/").status_code == 403
+
+
+DAY_URL = f"{BOOKINGS_URL}day/"
+WEEK_URL = f"{BOOKINGS_URL}week/"
+
+
+def test_day_view_lists_a_days_bookings_without_names(
+    client, in_clinic, clinic_team, make_calendar, make_booking
+):
+    day = timezone.localdate() + timedelta(days=1)
+    rivera = make_calendar("Dr Rivera", types=[in_clinic])
+    at_ten = make_booking(in_clinic, clinic_team, local_moment(day, "10:00"))
+    at_nine = make_booking(in_clinic, rivera, local_moment(day, "09:00"))
+    cancelled = make_booking(
+        in_clinic, clinic_team, local_moment(day, "11:00"), status="cancelled"
+    )
+    next_day = make_booking(
+        in_clinic, clinic_team, local_moment(day + timedelta(days=1), "10:00")
+    )
+    viewer = staff_client(client, "view_booking")
+
+    response = viewer.get(DAY_URL, {"date": day.isoformat()})
+
+    assert response.status_code == 200
+    [(shown_day, bookings)] = response.context["days"]
+    assert shown_day == day
+    assert bookings == [at_nine, at_ten]
+    html = response.text
+    assert (
+        "09:00–09:15</strong></a>\n              In-clinic consultation, Dr Rivera"
+        in html
+    )
+    assert f'href="{REQUESTS_URL}{at_ten.consultation.pk}/change/"' in html
+    assert f'href="{BOOKINGS_URL}{at_ten.pk}/change/"' in html
+    assert "Confirmed" in html
+    assert "Maria Lopez" not in html
+    assert cancelled.consultation.reference not in html
+    assert next_day.consultation.reference not in html
+
+
+def test_day_view_of_one_calendar(
+    client, in_clinic, clinic_team, make_calendar, make_booking
+):
+    day = timezone.localdate() + timedelta(days=1)
+    rivera = make_calendar("Dr Rivera", types=[in_clinic])
+    theirs = make_booking(in_clinic, rivera, local_moment(day, "09:00"))
+    make_booking(in_clinic, clinic_team, local_moment(day, "10:00"))
+    viewer = staff_client(client, "view_booking")
+
+    response = viewer.get(DAY_URL, {"date": day.isoformat(), "calendar": rivera.pk})
+
+    assert response.context["days"] == [(day, [theirs])]
+    after = (day + timedelta(days=1)).isoformat()
+    assert f'href="{DAY_URL}?date={after}&amp;calendar={rivera.pk}"' in response.text
+
+
+def test_week_view_lists_each_day_from_monday_with_links_to_the_weeks_around(
+    client, in_clinic, clinic_team, make_booking
+):
+    wednesday = date(2026, 7, 15)
+    monday = date(2026, 7, 13)
+    booking = make_booking(in_clinic, clinic_team, local_moment(wednesday, "10:00"))
+    sunday_night = make_booking(
+        in_clinic, clinic_team, local_moment(date(2026, 7, 19), "23:45")
+    )
+    make_booking(in_clinic, clinic_team, local_moment(date(2026, 7, 20), "00:00"))
+    viewer = staff_client(client, "view_booking")
+
+    response = viewer.get(WEEK_URL, {"date": wednesday.isoformat()})
+
+    days = response.context["days"]
+    assert [day for day, _ in days] == [monday + timedelta(days=n) for n in range(7)]
+    assert dict(days)[wednesday] == [booking]
+    assert dict(days)[date(2026, 7, 19)] == [sunday_night]
+    assert sum(len(bookings) for _, bookings in days) == 2
+    assert f'href="{WEEK_URL}?date=2026-07-06"' in response.text
+    assert f'href="{WEEK_URL}?date=2026-07-20"' in response.text
+    assert "No bookings." in response.text
+
+
+def test_booking_list_links_to_the_day_and_week_views(client, db):
+    viewer = staff_client(client, "view_booking")
+
+    html = viewer.get(BOOKINGS_URL).text
+
+    assert f'href="{DAY_URL}"' in html
+    assert f'href="{WEEK_URL}"' in html
+
+
+@pytest.mark.parametrize("url", [DAY_URL, WEEK_URL])
+def test_day_and_week_views_take_the_same_queries_at_0_and_200_bookings(
+    client, in_clinic, make_calendar, make_booking, url
+):
+    day = timezone.localdate() + timedelta(days=1)
+    calendars = [make_calendar(f"Calendar {n}", types=[in_clinic]) for n in range(5)]
+    viewer = staff_client(client, "view_booking")
+    viewer.get(url, {"date": day.isoformat()})
+    with CaptureQueriesContext(connection) as without_bookings:
+        viewer.get(url, {"date": day.isoformat()})
+    for calendar in calendars:
+        for n in range(40):
+            starts_at = local_moment(day, "08:00") + timedelta(minutes=15 * n)
+            make_booking(in_clinic, calendar, starts_at)
+
+    with CaptureQueriesContext(connection) as with_bookings:
+        response = viewer.get(url, {"date": day.isoformat()})
+
+    assert sum(len(bookings) for _, bookings in response.context["days"]) == 200
+    assert len(with_bookings) == len(without_bookings) <= 10
+
+
+@pytest.mark.parametrize("url", [DAY_URL, WEEK_URL])
+def test_day_and_week_views_need_the_right_to_view_bookings(client, db, url):
+    outsider = staff_client(client, "view_consultationrequest", "view_staffcalendar")
+
+    assert outsider.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", [DAY_URL, WEEK_URL])
+def test_day_and_week_views_are_not_for_visitors(client, db, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date": "yesterday"},
+        {"date": "2026-02-30"},
+        {"date": "0001-01-01"},
+        {"date": "9999-12-31"},
+        {"calendar": "abc"},
+        {"calendar": "999"},
+        {"calendar": "1 OR 1=1"},
+    ],
+)
+def test_forged_day_or_calendar_is_not_found(client, db, query):
+    viewer = staff_client(client, "view_booking")
+
+    assert viewer.get(DAY_URL, query).status_code == 404
+    assert viewer.get(WEEK_URL, query).status_code == 404
