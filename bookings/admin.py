@@ -527,6 +527,7 @@ class StaffCalendarAdmin(admin.ModelAdmin):
         models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}
     }
     inlines = (WeeklyHoursInline, ExtraHoursInline)
+    actions = ("renew_feed_address",)
 
     def get_queryset(self, request):
         return (
@@ -534,6 +535,25 @@ class StaffCalendarAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .select_related("staff_member")
             .prefetch_related("consultation_types")
+        )
+
+    @admin.action(
+        description="Renew the feed address (the old one stops working at once)",
+        permissions=["change"],
+    )
+    def renew_feed_address(self, request, queryset):
+        for calendar in queryset:
+            calendar.renew_feed_token()
+            logger.info(
+                "Feed address of calendar %s renewed by user %s",
+                calendar.pk,
+                request.user.pk,
+            )
+        self.message_user(
+            request,
+            f"New feed address for {len(queryset)} calendar(s): copy it from the "
+            "calendar's page into the calendar program again.",
+            messages.SUCCESS,
         )
 
     @admin.display(description="consultations it takes")

@@ -645,6 +645,10 @@ class ConsultationType(models.Model):
         return timedelta(minutes=self.buffer_minutes)
 
 
+def new_feed_token():
+    return secrets.token_urlsafe(32)
+
+
 class StaffCalendarQuerySet(models.QuerySet):
     def taking(self, consultation_type):
         """Active calendars that take this type of consultation."""
@@ -679,6 +683,13 @@ class StaffCalendar(models.Model):
         default=True,
         help_text="Untick to stop offering its times; its bookings stay.",
     )
+    feed_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_feed_token,
+        editable=False,
+        help_text="The secret part of the calendar feed's address.",
+    )
 
     objects = StaffCalendarQuerySet.as_manager()
 
@@ -688,6 +699,11 @@ class StaffCalendar(models.Model):
 
     def __str__(self):
         return self.name
+
+    def renew_feed_token(self):
+        """Give the feed a new address; the old one stops working at once."""
+        self.feed_token = new_feed_token()
+        self.save(update_fields=["feed_token"])
 
 
 class TimePeriod(models.Model):

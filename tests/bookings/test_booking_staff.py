@@ -294,3 +294,45 @@ def test_forged_day_or_calendar_is_not_found(client, db, query):
 
     assert viewer.get(DAY_URL, query).status_code == 404
     assert viewer.get(WEEK_URL, query).status_code == 404
+
+
+CALENDARS_URL = "/admin/bookings/staffcalendar/"
+
+
+def test_each_calendar_has_its_own_secret_feed_token(make_calendar, db):
+    first, second = make_calendar("Clinic team"), make_calendar("Dr Rivera")
+
+    assert len(first.feed_token) >= 43
+    assert first.feed_token != second.feed_token
+
+
+def test_staff_who_may_change_calendars_renew_the_feed_address(
+    client, clinic_team, make_calendar
+):
+    other = make_calendar("Dr Rivera")
+    old_token, others_token = clinic_team.feed_token, other.feed_token
+    editor = staff_client(client, "view_staffcalendar", "change_staffcalendar")
+
+    response = editor.post(
+        CALENDARS_URL,
+        {"action": "renew_feed_address", "_selected_action": [clinic_team.pk]},
+    )
+
+    assert response.status_code == 302
+    clinic_team.refresh_from_db()
+    other.refresh_from_db()
+    assert clinic_team.feed_token != old_token
+    assert other.feed_token == others_token
+
+
+def test_view_only_staff_cannot_renew_the_feed_address(client, clinic_team):
+    old_token = clinic_team.feed_token
+    viewer = staff_client(client, "view_staffcalendar", "view_booking")
+
+    viewer.post(
+        CALENDARS_URL,
+        {"action": "renew_feed_address", "_selected_action": [clinic_team.pk]},
+    )
+
+    clinic_team.refresh_from_db()
+    assert clinic_team.feed_token == old_token
