@@ -7,4 +7,19 @@ app_name = "bookings"
 urlpatterns = [
     path("consultation/", views.ConsultationRequestView.as_view(), name="request"),
     path("consultation/thanks/", views.ThanksView.as_view(), name="thanks"),
+    path(
+        "consultation/booking/<str:token>/",
+        views.ManageBookingView.as_view(),
+        name="manage",
+    ),
+    path(
+        "consultation/booking/<str:token>/cancel/",
+        views.CancelBookingView.as_view(),
+        name="manage_cancel",
+    ),
+    path(
+        "consultation/booking/<str:token>/move/",
+        views.MoveBookingView.as_view(),
+        name="manage_move",
+    ),
 ]
