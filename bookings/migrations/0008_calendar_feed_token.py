@@ -15,7 +15,7 @@ def give_each_calendar_its_token(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0006_front_desk_booking_rights"),
+        ("bookings", "0007_booking_messages"),
     ]
 
     operations = [
