@@ -522,7 +522,7 @@ class StaffCalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "staff_member", "is_active", "types_taken")
     list_filter = ("is_active",)
     fields = ("name", "staff_member", "consultation_types", "is_active", "free_times")
-    readonly_fields = ("free_times",)
+    readonly_fields = ("free_times", "feed_address")
     formfield_overrides = {
         models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}
     }
@@ -535,6 +535,22 @@ class StaffCalendarAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .select_related("staff_member")
             .prefetch_related("consultation_types")
+        )
+
+    def get_fields(self, request, obj=None):
+        # The address shows the bookings: only for staff who may see them.
+        if obj is not None and request.user.has_perm("bookings.view_booking"):
+            return (*self.fields, "feed_address")
+        return self.fields
+
+    @admin.display(description="calendar feed address")
+    def feed_address(self, obj):
+        return format_html(
+            "<code>{}</code><br>Add it in Google Calendar (“From URL”) or Outlook "
+            "(“Subscribe from web”) to see this calendar's bookings: reference, "
+            "type and time, no names. Anyone who has the address can see them: "
+            "if it was shared by mistake, renew it from the list of calendars.",
+            obj.get_feed_url(),
         )
 
     @admin.action(

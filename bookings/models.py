@@ -709,6 +709,11 @@ class StaffCalendar(models.Model):
     def __str__(self):
         return self.name
 
+    def get_feed_url(self):
+        """The feed's full address, for a calendar program to subscribe to."""
+        path = reverse("bookings:calendar_feed", args=[self.feed_token])
+        return f"{settings.SITE_URL}{path}"
+
     def renew_feed_token(self):
         """Give the feed a new address; the old one stops working at once."""
         self.feed_token = new_feed_token()

@@ -1,5 +1,6 @@
 from datetime import date, datetime, time, timedelta
 
+import icalendar
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.db import connection
@@ -7,7 +8,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from reversion import is_registered
 
-from bookings.models import Booking, ConsultationRequest, WeeklyHours
+from bookings.models import (
+    Booking,
+    ConsultationRequest,
+    WeeklyHours,
+)
 
 REQUESTS_URL = "/admin/bookings/consultationrequest/"
 BOOKINGS_URL = "/admin/bookings/booking/"
@@ -336,3 +341,84 @@ def test_view_only_staff_cannot_renew_the_feed_address(client, clinic_team):
 
     clinic_team.refresh_from_db()
     assert clinic_team.feed_token == old_token
+
+
+def feed_path(calendar):
+    return f"/calendars/{calendar.feed_token}.ics"
+
+
+def test_calendar_feed_lists_reference_type_and_time_without_names(
+    client, in_clinic, clinic_team, make_calendar, make_booking
+):
+    coming = make_booking(in_clinic, clinic_team, tomorrow_at("10:00"))
+    recent = make_booking(
+        in_clinic, clinic_team, tomorrow_at("10:00") - timedelta(days=20)
+    )
+    make_booking(in_clinic, clinic_team, tomorrow_at("10:00") - timedelta(days=40))
+    make_booking(in_clinic, clinic_team, tomorrow_at("11:00"), status="cancelled")
+    make_booking(in_clinic, make_calendar("Dr Rivera"), tomorrow_at("10:00"))
+
+    response = client.get(feed_path(clinic_team))
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    feed = icalendar.Calendar.from_ical(response.content)
+    events = sorted(feed.walk("VEVENT"), key=lambda event: event.decoded("dtstart"))
+    assert [event.decoded("dtstart") for event in events] == [
+        recent.starts_at,
+        coming.starts_at,
+    ]
+    assert coming.consultation.reference in str(events[1]["summary"])
+    assert "In-clinic consultation" in str(events[1]["summary"])
+    text = response.content.decode()
+    for private in ("Maria", "Lopez", "maria@example.org", "5550188", "Fibromyalgia"):
+        assert private not in text
+
+
+def test_calendar_feed_is_kept_by_no_cache(client, clinic_team):
+    response = client.get(feed_path(clinic_team))
+
+    assert "private" in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("token", ["unknown", "a" * 43, "%27%20OR%201=1"])
+def test_calendar_feed_with_an_unknown_token_is_not_found(client, clinic_team, token):
+    assert client.get(f"/calendars/{token}.ics").status_code == 404
+
+
+def test_renewing_the_feed_address_kills_the_old_one_at_once(client, clinic_team):
+    old_path = feed_path(clinic_team)
+    assert client.get(old_path).status_code == 200
+    editor = staff_client(client, "view_staffcalendar", "change_staffcalendar")
+
+    editor.post(
+        CALENDARS_URL,
+        {"action": "renew_feed_address", "_selected_action": [clinic_team.pk]},
+    )
+    editor.logout()
+
+    clinic_team.refresh_from_db()
+    assert client.get(old_path).status_code == 404
+    assert client.get(feed_path(clinic_team)).status_code == 200
+
+
+def test_calendar_page_shows_the_feed_address_to_staff_who_see_bookings(
+    client, clinic_team
+):
+    viewer = staff_client(client, "view_staffcalendar", "view_booking")
+
+    html = viewer.get(f"{CALENDARS_URL}{clinic_team.pk}/change/").text
+
+    assert f"https://www.clinic.example{feed_path(clinic_team)}" in html
+
+
+def test_calendar_page_hides_the_feed_address_from_staff_who_cannot_see_bookings(
+    client, clinic_team
+):
+    viewer = staff_client(client, "view_staffcalendar")
+
+    response = viewer.get(f"{CALENDARS_URL}{clinic_team.pk}/change/")
+
+    assert response.status_code == 200
+    assert clinic_team.feed_token not in response.text
