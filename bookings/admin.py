@@ -1,17 +1,19 @@
 import csv
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 
+import reversion
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
@@ -30,6 +32,7 @@ from .models import (
     ConsultationType,
     ContactAttempt,
     ExtraHours,
+    SlotTaken,
     StaffCalendar,
     Treatment,
     WeeklyHours,
@@ -404,6 +407,16 @@ class BlockedSenderAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+def slots_by_day(slots):
+    """[(day, [slot, ...]), ...] for sorted slots, by local day."""
+    return [
+        (day, list(day_slots))
+        for day, day_slots in groupby(
+            slots, key=lambda slot: timezone.localtime(slot.starts_at).date()
+        )
+    ]
+
+
 def free_times_url(consultation_type, calendar=None):
     url = reverse(
         "admin:bookings_consultationtype_free_times", args=[consultation_type.pk]
@@ -480,12 +493,7 @@ class ConsultationTypeAdmin(admin.ModelAdmin):
             today + timedelta(days=PREVIEW_DAYS - 1),
             calendar=calendar,
         )
-        days = [
-            (day, list(day_slots))
-            for day, day_slots in groupby(
-                slots, key=lambda slot: timezone.localtime(slot.starts_at).date()
-            )
-        ]
+        days = slots_by_day(slots)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Free times: {consultation_type}",
@@ -618,6 +626,15 @@ def chosen_day(request):
     return day
 
 
+def chosen_time(request):
+    """The aware time in the form's starts_at, None when missing or forged."""
+    try:
+        starts_at = datetime.fromisoformat(request.POST.get("starts_at", ""))
+    except ValueError:
+        return None
+    return starts_at if timezone.is_aware(starts_at) else None
+
+
 def chosen_calendar(request):
     """The calendar in ?calendar=, None for all of them; 404 for an unknown one."""
     calendar_id = request.GET.get("calendar")
@@ -633,7 +650,11 @@ def chosen_calendar(request):
 
 @admin.register(Booking)
 class BookingAdmin(HistoryAdmin):
-    """Read-only until staff can move bookings through the rule that takes a time."""
+    """
+    Bookings are read-only in the form: their time changes only through the
+    rule that takes a time (move, cancel, outcome below), never by editing
+    fields or reverting a version, which would skip the overlap checks.
+    """
 
     list_display = ("starts_at", "consultation_type", "calendar", "status", "reference")
     list_filter = ("status", "calendar", "consultation_type")
@@ -641,18 +662,24 @@ class BookingAdmin(HistoryAdmin):
     list_select_related = ("consultation", "consultation_type", "calendar")
     search_fields = ("consultation__reference",)
     change_list_template = "admin/bookings/booking/change_list.html"
+    change_form_template = "admin/bookings/booking/change_form.html"
 
     def get_urls(self):
+        views = (
+            ("day/", self.day_view, "day"),
+            ("week/", self.week_view, "week"),
+            ("<path:object_id>/move/", self.move_view, "move"),
+            ("<path:object_id>/cancel/", self.cancel_view, "cancel"),
+            ("<path:object_id>/outcome/", self.outcome_view, "outcome"),
+        )
         return [
-            path(
-                "day/",
-                self.admin_site.admin_view(self.day_view),
-                name="bookings_booking_day",
-            ),
-            path(
-                "week/",
-                self.admin_site.admin_view(self.week_view),
-                name="bookings_booking_week",
+            *(
+                path(
+                    route,
+                    self.admin_site.admin_view(view),
+                    name=f"bookings_booking_{name}",
+                )
+                for route, view, name in views
             ),
             *super().get_urls(),
         ]
@@ -669,6 +696,134 @@ class BookingAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_rebook_permission(self, request):
+        """The right to move, cancel or record the outcome of bookings."""
+        return request.user.has_perm("bookings.change_booking")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "has_rebook_permission": self.has_rebook_permission(request),
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def booking_to_change(self, request, object_id):
+        if not self.has_rebook_permission(request):
+            raise PermissionDenied
+        booking = self.get_object(request, unquote(object_id))
+        if booking is None:
+            raise Http404
+        return booking
+
+    def booking_page(self, request, booking, template, title, **context):
+        return TemplateResponse(
+            request,
+            f"admin/bookings/booking/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "opts": self.opts,
+                "original": booking,
+                "time_zone": settings.TIME_ZONE,
+                **context,
+            },
+        )
+
+    def changed(self, request, comment, action, *args, **kwargs):
+        """Run action(*args) as one revision of the booking's history, by this user."""
+        try:
+            with self.create_revision(request):
+                reversion.set_comment(comment)
+                action(*args, **kwargs)
+        except SlotTaken as taken:
+            nearest = ", ".join(local_time(slot.starts_at) for slot in taken.nearest)
+            message = "That time was just taken."
+            if nearest:
+                message = f"{message} The nearest free times: {nearest}."
+            self.message_user(request, message, messages.ERROR)
+            return False
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return False
+        self.message_user(request, comment, messages.SUCCESS)
+        return True
+
+    def move_view(self, request, object_id):
+        """Move a booking to another free time of its calendar and type."""
+        booking = self.booking_to_change(request, object_id)
+        if request.method == "POST":
+            starts_at = chosen_time(request)
+            if starts_at is None:
+                self.message_user(request, "Please choose a time.", messages.ERROR)
+            elif self.changed(
+                request,
+                f"Moved to {local_time(starts_at)}; the patient is told by e-mail.",
+                booking.move_to,
+                starts_at,
+                by_staff=True,
+            ):
+                return redirect(booking_admin_url(booking))
+        today = timezone.localdate()
+        slots = free_slots(
+            booking.consultation_type,
+            today,
+            today + timedelta(days=PREVIEW_DAYS - 1),
+            calendar=booking.calendar,
+            by_staff=True,
+            ignoring=booking,
+        )
+        return self.booking_page(
+            request,
+            booking,
+            "move.html",
+            f"Move {booking.consultation.reference} to another time",
+            days=slots_by_day(slots),
+            preview_days=PREVIEW_DAYS,
+        )
+
+    def cancel_view(self, request, object_id):
+        booking = self.booking_to_change(request, object_id)
+        if request.method == "POST" and self.changed(
+            request,
+            "Cancelled; the patient is told by e-mail.",
+            booking.cancel,
+            by_staff=True,
+        ):
+            return redirect(booking_admin_url(booking))
+        return self.booking_page(
+            request,
+            booking,
+            "cancel.html",
+            f"Cancel {booking.consultation.reference}",
+        )
+
+    def outcome_view(self, request, object_id):
+        """Record whether the patient came."""
+        booking = self.booking_to_change(request, object_id)
+        outcomes = {
+            status: label
+            for status, label in Booking.Status.choices
+            if status in (Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+        }
+        if request.method == "POST":
+            status = request.POST.get("status")
+            if status not in outcomes:
+                return HttpResponseBadRequest("Not an outcome.")
+            if self.changed(
+                request,
+                f"Marked: {outcomes[status]}.",
+                booking.set_outcome,
+                status,
+            ):
+                return redirect(booking_admin_url(booking))
+        return self.booking_page(
+            request,
+            booking,
+            "outcome.html",
+            f"Did the patient of {booking.consultation.reference} come?",
+            outcomes=outcomes.items(),
+        )
 
     def day_view(self, request):
         """One day's bookings, for one calendar or all of them."""

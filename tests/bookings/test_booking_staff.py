@@ -1,4 +1,4 @@
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
 import pytest
@@ -7,9 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from reversion import is_registered
+from reversion.models import Version
 
 from bookings.models import (
     Booking,
+    BookingMessage,
     ConsultationRequest,
     WeeklyHours,
 )
@@ -422,3 +424,144 @@ def test_calendar_page_hides_the_feed_address_from_staff_who_cannot_see_bookings
 
     assert response.status_code == 200
     assert clinic_team.feed_token not in response.text
+
+
+def booking_url(booking, step=""):
+    return f"{BOOKINGS_URL}{booking.pk}/{step}"
+
+
+@pytest.fixture
+def booking(in_clinic, clinic_team, make_booking):
+    return make_booking(in_clinic, clinic_team, tomorrow_at("10:00"))
+
+
+@pytest.fixture
+def rebooker(client, db):
+    return staff_client(client, "view_booking", "change_booking")
+
+
+def last_revision_user(booking):
+    return Version.objects.get_for_object(booking).first().revision.user
+
+
+def test_booking_page_offers_move_cancel_and_outcome_to_staff_who_may_change(
+    rebooker, booking
+):
+    html = rebooker.get(booking_url(booking, "change/")).text
+
+    for step in ("move/", "cancel/", "outcome/"):
+        assert f'href="{booking_url(booking, step)}"' in html
+
+
+def test_staff_move_a_booking_to_a_free_time(rebooker, booking):
+    later = tomorrow_at("15:00")
+    listed = rebooker.get(booking_url(booking, "move/"))
+    assert f'value="{later.astimezone(UTC).isoformat()}"' in listed.text
+
+    response = rebooker.post(
+        booking_url(booking, "move/"), {"starts_at": later.isoformat()}
+    )
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.starts_at == later
+    assert booking.sequence == 1
+    assert last_revision_user(booking).username == "staff"
+
+
+def test_moving_to_a_taken_time_says_so_and_keeps_the_booking(
+    rebooker, booking, in_clinic, clinic_team, make_booking
+):
+    make_booking(in_clinic, clinic_team, tomorrow_at("15:00"))
+
+    response = rebooker.post(
+        booking_url(booking, "move/"),
+        {"starts_at": tomorrow_at("15:00").isoformat()},
+        follow=True,
+    )
+
+    assert "That time was just taken." in response.text
+    booking.refresh_from_db()
+    assert booking.starts_at == tomorrow_at("10:00")
+
+
+@pytest.mark.parametrize("forged", ["", "tomorrow", "2026-07-15T10:00"])
+def test_moving_to_a_forged_time_changes_nothing(rebooker, booking, forged):
+    response = rebooker.post(booking_url(booking, "move/"), {"starts_at": forged})
+
+    assert response.status_code == 200
+    booking.refresh_from_db()
+    assert booking.starts_at == tomorrow_at("10:00")
+
+
+def test_staff_cancel_a_booking_and_the_patient_is_told(rebooker, booking):
+    response = rebooker.post(booking_url(booking, "cancel/"))
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    assert booking.messages.filter(kind=BookingMessage.Kind.CANCELLATION).exists()
+    assert last_revision_user(booking).username == "staff"
+
+
+@pytest.mark.parametrize("status", ["attended", "no_show"])
+def test_staff_record_whether_the_patient_came(rebooker, booking, status):
+    response = rebooker.post(booking_url(booking, "outcome/"), {"status": status})
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == status
+    assert last_revision_user(booking).username == "staff"
+
+
+@pytest.mark.parametrize("forged", ["cancelled", "confirmed", ""])
+def test_forged_outcome_is_refused(rebooker, booking, forged):
+    response = rebooker.post(booking_url(booking, "outcome/"), {"status": forged})
+
+    assert response.status_code == 400
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("step", "data"),
+    [
+        ("move/", {"starts_at": "15:00"}),
+        ("cancel/", {}),
+        ("outcome/", {"status": "no_show"}),
+    ],
+)
+def test_view_only_staff_can_neither_move_cancel_nor_mark_a_booking(
+    client, booking, step, data
+):
+    viewer = staff_client(client, "view_booking")
+    if "starts_at" in data:
+        data = {"starts_at": tomorrow_at(data["starts_at"]).isoformat()}
+
+    assert viewer.get(booking_url(booking, step)).status_code == 403
+    assert viewer.post(booking_url(booking, step), data).status_code == 403
+    assert (
+        f'href="{booking_url(booking, step)}"'
+        not in viewer.get(booking_url(booking, "change/")).text
+    )
+    booking.refresh_from_db()
+    assert (booking.starts_at, booking.status) == (tomorrow_at("10:00"), "confirmed")
+
+
+def test_unknown_booking_is_not_found(rebooker, db):
+    for step in ("move/", "cancel/", "outcome/"):
+        assert rebooker.get(f"{BOOKINGS_URL}999/{step}").status_code == 404
+
+
+def test_an_old_version_cannot_be_restored_past_the_booking_rules(rebooker, booking):
+    for hh_mm in ("15:00", "16:00"):
+        rebooker.post(
+            booking_url(booking, "move/"), {"starts_at": tomorrow_at(hh_mm).isoformat()}
+        )
+    [*_, at_three] = Version.objects.get_for_object(booking)
+
+    response = rebooker.post(booking_url(booking, f"history/{at_three.pk}/"))
+
+    assert response.status_code == 403
+    booking.refresh_from_db()
+    assert booking.starts_at == tomorrow_at("16:00")
