@@ -10,12 +10,14 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from .models import (
     RISK_PATTERN,
     BlockedSender,
     ConsultationRequest,
+    ConsultationType,
     Treatment,
     suggests_risk,
 )
@@ -65,20 +67,13 @@ def browser_digest(browser_key):
     return salted_hmac(FORM_TOKEN_SALT, browser_key, algorithm="sha256").hexdigest()
 
 
-class ConsultationRequestForm(forms.ModelForm):
-    preferred_days = forms.MultipleChoiceField(
-        label="Preferred days for a call back",
-        choices=ConsultationRequest.Weekday,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text="Leave all unticked if any weekday suits you.",
-    )
-    consent = forms.BooleanField(
-        error_messages={
-            "required": "Please tick this box so that we may contact you about "
-            "your request."
-        },
-    )
+class PatientDetailsForm(forms.ModelForm):
+    """
+    What every consultation asks of the patient, with its cleaning, one-time
+    token, honeypot and consent: shared by the call-back request and the booking.
+    """
+
+    consent = forms.BooleanField()
     # A field people never see; bots that fill in every field reveal themselves.
     website = forms.CharField(
         required=False,
@@ -87,19 +82,12 @@ class ConsultationRequestForm(forms.ModelForm):
     )
     form_token = forms.CharField(widget=forms.HiddenInput)
 
+    # What the patient is agreeing to be contacted about.
+    subject = "request"
+
     class Meta:
         model = ConsultationRequest
-        fields = (
-            "full_name",
-            "email",
-            "phone",
-            "preferred_contact",
-            "treatment",
-            "preferred_days",
-            "preferred_time",
-            "message",
-            "heard_about",
-        )
+        fields = ("full_name", "email", "phone", "treatment", "message")
         labels = {
             "full_name": "Full name",
             "email": "E-mail address",
@@ -165,40 +153,43 @@ class ConsultationRequestForm(forms.ModelForm):
         super().__init__(data, *args, **kwargs)
         self.fields["treatment"].queryset = Treatment.objects.filter(is_active=True)
         self.fields["treatment"].empty_label = "Please choose"
-        self.fields["preferred_time"].choices = ConsultationRequest.TimeOfDay.choices
-        self.fields["heard_about"].choices = [("", "Prefer not to say")] + list(
-            ConsultationRequest.HeardAbout.choices
-        )
-        self.fields[
-            "preferred_contact"
-        ].choices = ConsultationRequest.ContactMethod.choices
         self.fields["phone"].widget.input_type = "tel"
         self.fields["phone"].widget.attrs["autocomplete"] = "tel"
         # site.js shows the crisis guidance as soon as the message matches.
         self.fields["message"].widget.attrs["data-risk-pattern"] = RISK_PATTERN.pattern
         privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
         self.fields["consent"].label = format_html(
-            "I agree that {} may contact me about this request, as described in the "
+            "I agree that {} may contact me about this {}, as described in the "
             '<a href="{}">privacy policy</a>.',
             "Roswell Infusions",
+            self.subject,
             privacy_url,
+        )
+        self.fields["consent"].error_messages["required"] = (
+            "Please tick this box so that we may contact you about your "
+            f"{self.subject}."
         )
         for field in self.fields.values():
             if field.required and not isinstance(field.widget, forms.HiddenInput):
                 field.label = format_html(
                     '{} <span class="required">(required)</span>', field.label
                 )
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
+
+    @cached_property
+    def helper(self):
+        """The crispy-forms layout of the fields this form ended up with."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
         visible = [
             name for name in self.fields if name not in ("website", "form_token")
         ]
-        self.helper.layout = Layout(
+        helper.layout = Layout(
             *visible,
             Div("website", css_class="hp-field", aria_hidden="true"),
             "form_token",
         )
+        return helper
 
     def clean_email(self):
         return self.cleaned_data["email"].lower()
@@ -235,11 +226,78 @@ class ConsultationRequestForm(forms.ModelForm):
             return "blocked sender"
         return ""
 
-    def save(self):
-        """Submit the request (see ConsultationRequest.submit)."""
+    def unsaved_consultation(self):
+        """The patient's consultation, not yet saved, with its token and consent."""
         consultation = super().save(commit=False)
         consultation.form_token = self.token_id
         consultation.consent_at = timezone.now()
         consultation.spam_reason = self.spam_reason()
+        return consultation
+
+
+class ConsultationRequestForm(PatientDetailsForm):
+    """A request to be called back, with the patient's preferred days and time."""
+
+    preferred_days = forms.MultipleChoiceField(
+        label="Preferred days for a call back",
+        choices=ConsultationRequest.Weekday,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave all unticked if any weekday suits you.",
+    )
+
+    class Meta(PatientDetailsForm.Meta):
+        fields = (
+            "full_name",
+            "email",
+            "phone",
+            "preferred_contact",
+            "treatment",
+            "preferred_days",
+            "preferred_time",
+            "message",
+            "heard_about",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_time"].choices = ConsultationRequest.TimeOfDay.choices
+        self.fields["heard_about"].choices = [("", "Prefer not to say")] + list(
+            ConsultationRequest.HeardAbout.choices
+        )
+        self.fields[
+            "preferred_contact"
+        ].choices = ConsultationRequest.ContactMethod.choices
+
+    def save(self):
+        """Submit the request (see ConsultationRequest.submit)."""
+        consultation = self.unsaved_consultation()
         consultation.submit()
         return consultation
+
+
+class BookingForm(PatientDetailsForm):
+    """The patient's details for a booked time: the request's, less the call back."""
+
+    subject = "booking"
+
+    class Meta(PatientDetailsForm.Meta):
+        fields = (
+            "full_name",
+            "email",
+            "phone",
+            "preferred_contact",
+            "treatment",
+            "message",
+        )
+
+    def __init__(self, *args, consultation_type, **kwargs):
+        super().__init__(*args, **kwargs)
+        if consultation_type.location == ConsultationType.Location.PHONE:
+            # The consultation is a phone call: that is how we will be in touch.
+            del self.fields["preferred_contact"]
+            self.instance.preferred_contact = ConsultationRequest.ContactMethod.PHONE
+        else:
+            self.fields[
+                "preferred_contact"
+            ].choices = ConsultationRequest.ContactMethod.choices
