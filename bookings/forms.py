@@ -65,7 +65,82 @@ def browser_digest(browser_key):
     return salted_hmac(FORM_TOKEN_SALT, browser_key, algorithm="sha256").hexdigest()
 
 
-class ConsultationRequestForm(forms.ModelForm):
+def mark_required(fields):
+    """Say "(required)" in the label of each required field people see."""
+    for field in fields.values():
+        if field.required and not isinstance(field.widget, forms.HiddenInput):
+            field.label = format_html(
+                '{} <span class="required">(required)</span>', field.label
+            )
+
+
+class PublicSubmissionForm(forms.Form):
+    """
+    What every form patients send shares: a signed one-time token (form_token,
+    saved by the subclass as the record's unique token_id), a honeypot field,
+    and the checks that make a submission spam. Each needs an `email` field.
+    """
+
+    # A field people never see; bots that fill in every field reveal themselves.
+    website = forms.CharField(
+        required=False,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    form_token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, browser_key=None, **kwargs):
+        self.browser_key = browser_key
+        super().__init__(*args, **kwargs)
+
+    def form_helper(self):
+        """Crispy's layout: the fields people see, then the honeypot and token."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        visible = [
+            name for name in self.fields if name not in ("website", "form_token")
+        ]
+        helper.layout = Layout(
+            *visible,
+            Div("website", css_class="hp-field", aria_hidden="true"),
+            "form_token",
+        )
+        return helper
+
+    def clean_email(self):
+        return self.cleaned_data["email"].lower()
+
+    def clean(self):
+        cleaned_data = super().clean()
+        token = read_form_token(cleaned_data.get("form_token", ""))
+        if token is None:
+            self.data["form_token"] = issue_form_token(self.browser_key)
+            raise forms.ValidationError(
+                "This form had expired. Please check your details and send it again.",
+                code="expired",
+            )
+        self.token_id, self.token_issued_at, self.token_browser = token
+        return cleaned_data
+
+    def sent_by_its_browser(self):
+        """True when the browser that sent this form is the one it was given to."""
+        return bool(self.browser_key and self.token_browser) and constant_time_compare(
+            self.token_browser, browser_digest(self.browser_key)
+        )
+
+    def spam_reason(self):
+        """Why this submission looks automated or is blocked, or "" if it is neither."""
+        if self.cleaned_data.get("website"):
+            return "honeypot field filled in"
+        if time.time() - self.token_issued_at < settings.BOOKINGS_MIN_FILL_SECONDS:
+            return "form filled in too fast"
+        if BlockedSender.objects.blocks(self.cleaned_data["email"]):
+            return "blocked sender"
+        return ""
+
+
+class ConsultationRequestForm(PublicSubmissionForm, forms.ModelForm):
     preferred_days = forms.MultipleChoiceField(
         label="Preferred days for a call back",
         choices=ConsultationRequest.Weekday,
@@ -79,13 +154,6 @@ class ConsultationRequestForm(forms.ModelForm):
             "your request."
         },
     )
-    # A field people never see; bots that fill in every field reveal themselves.
-    website = forms.CharField(
-        required=False,
-        label="Leave this field empty",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
-    )
-    form_token = forms.CharField(widget=forms.HiddenInput)
 
     class Meta:
         model = ConsultationRequest
@@ -153,8 +221,7 @@ class ConsultationRequestForm(forms.ModelForm):
     # Typed text, cleaned before validation so control characters never count.
     SINGLE_LINE_FIELDS = ("full_name", "email", "phone")
 
-    def __init__(self, data=None, *args, browser_key=None, **kwargs):
-        self.browser_key = browser_key
+    def __init__(self, data=None, *args, **kwargs):
         if data is not None:
             data = data.copy()
             for name in self.SINGLE_LINE_FIELDS:
@@ -183,57 +250,12 @@ class ConsultationRequestForm(forms.ModelForm):
             "Roswell Infusions",
             privacy_url,
         )
-        for field in self.fields.values():
-            if field.required and not isinstance(field.widget, forms.HiddenInput):
-                field.label = format_html(
-                    '{} <span class="required">(required)</span>', field.label
-                )
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        visible = [
-            name for name in self.fields if name not in ("website", "form_token")
-        ]
-        self.helper.layout = Layout(
-            *visible,
-            Div("website", css_class="hp-field", aria_hidden="true"),
-            "form_token",
-        )
-
-    def clean_email(self):
-        return self.cleaned_data["email"].lower()
-
-    def clean(self):
-        cleaned_data = super().clean()
-        token = read_form_token(cleaned_data.get("form_token", ""))
-        if token is None:
-            self.data["form_token"] = issue_form_token(self.browser_key)
-            raise forms.ValidationError(
-                "This form had expired. Please check your details and send it again.",
-                code="expired",
-            )
-        self.token_id, self.token_issued_at, self.token_browser = token
-        return cleaned_data
-
-    def sent_by_its_browser(self):
-        """True when the browser that sent this form is the one it was given to."""
-        return bool(self.browser_key and self.token_browser) and constant_time_compare(
-            self.token_browser, browser_digest(self.browser_key)
-        )
+        mark_required(self.fields)
+        self.helper = self.form_helper()
 
     @property
     def message_suggests_risk(self):
         return self.is_bound and suggests_risk(self.data.get("message", ""))
-
-    def spam_reason(self):
-        """Why this submission looks automated or is blocked, or "" if it is neither."""
-        if self.cleaned_data.get("website"):
-            return "honeypot field filled in"
-        if time.time() - self.token_issued_at < settings.BOOKINGS_MIN_FILL_SECONDS:
-            return "form filled in too fast"
-        if BlockedSender.objects.blocks(self.cleaned_data["email"]):
-            return "blocked sender"
-        return ""
 
     def save(self):
         """Submit the request (see ConsultationRequest.submit)."""
