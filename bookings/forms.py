@@ -1,15 +1,18 @@
 import re
 import time
 import uuid
+from datetime import timedelta
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Layout
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from .models import (
@@ -17,6 +20,7 @@ from .models import (
     BlockedSender,
     ConsultationRequest,
     Treatment,
+    WaitlistEntry,
     suggests_risk,
 )
 
@@ -265,3 +269,125 @@ class ConsultationRequestForm(PublicSubmissionForm, forms.ModelForm):
         consultation.spam_reason = self.spam_reason()
         consultation.submit()
         return consultation
+
+
+class WaitlistForm(PublicSubmissionForm, forms.ModelForm):
+    """An e-mail address and a range of days, to hear of a time of one type."""
+
+    consent = forms.BooleanField(
+        error_messages={
+            "required": "Please tick this box so that we may e-mail you when a "
+            "time frees up."
+        },
+    )
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ("email", "first_day", "last_day")
+        labels = {
+            "email": "E-mail address",
+            "first_day": "From",
+            "last_day": "To",
+        }
+        help_texts = {
+            "first_day": "The first day you could come.",
+            "last_day": "The last day you could come.",
+        }
+        widgets = {
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "first_day": forms.DateInput(attrs={"type": "date"}),
+            "last_day": forms.DateInput(attrs={"type": "date"}),
+        }
+        error_messages = {
+            "email": {
+                "required": "Please enter your e-mail address.",
+                "invalid": "Please enter an e-mail address like name@example.com.",
+            },
+            "first_day": {
+                "required": "Please enter the first day you could come.",
+                "invalid": "Please enter the first day as a date, e.g. 2026-03-09.",
+            },
+            "last_day": {
+                "required": "Please enter the last day you could come.",
+                "invalid": "Please enter the last day as a date, e.g. 2026-03-20.",
+            },
+        }
+
+    def __init__(self, data=None, *args, consultation_type, **kwargs):
+        if data is not None:
+            data = data.copy()
+            if "email" in data:
+                data["email"] = clean_text(data["email"])
+        super().__init__(data, *args, **kwargs)
+        # Bound to no browser: the thank-you page shows nothing of the patient.
+        self.fields["form_token"].initial = issue_form_token
+        self.consultation_type = consultation_type
+        self.today = timezone.localdate()
+        self.last_bookable_day = self.today + timedelta(
+            days=consultation_type.horizon_days
+        )
+        for name in ("first_day", "last_day"):
+            self.fields[name].widget.attrs.update(
+                min=self.today.isoformat(), max=self.last_bookable_day.isoformat()
+            )
+        privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
+        self.fields["consent"].label = format_html(
+            "I agree that {} may e-mail me when a time frees up, as described in "
+            'the <a href="{}">privacy policy</a>.',
+            "Roswell Infusions",
+            privacy_url,
+        )
+        mark_required(self.fields)
+        self.helper = self.form_helper()
+
+    def clean_first_day(self):
+        first_day = self.cleaned_data["first_day"]
+        if first_day < self.today:
+            raise forms.ValidationError(
+                "Please choose today or a later day.", code="in_the_past"
+            )
+        return first_day
+
+    def clean_last_day(self):
+        last_day = self.cleaned_data["last_day"]
+        if last_day > self.last_bookable_day:
+            raise forms.ValidationError(
+                "We take bookings up to %(day)s; please choose that day or an "
+                "earlier one.",
+                code="too_far",
+                params={"day": date_format(self.last_bookable_day, "l j F Y")},
+            )
+        return last_day
+
+    def clean(self):
+        cleaned_data = super().clean()
+        first_day, last_day = (
+            cleaned_data.get("first_day"),
+            cleaned_data.get("last_day"),
+        )
+        if first_day and last_day and last_day < first_day:
+            self.add_error(
+                "last_day",
+                forms.ValidationError(
+                    "The last day cannot be before the first day.",
+                    code="last_day_before_first_day",
+                ),
+            )
+        return cleaned_data
+
+    def save(self):
+        """
+        Put the patient on the waitlist, or, for a submission that looks like
+        spam, keep nothing (there is no message a person could have meant) and
+        return None. Raises IntegrityError when its form token was already used.
+        """
+        if self.spam_reason():
+            return None
+        entry = super().save(commit=False)
+        entry.consultation_type = self.consultation_type
+        entry.form_token = self.token_id
+        entry.consent_at = timezone.now()
+        # A savepoint, so that a token used before leaves the transaction usable.
+        with transaction.atomic():
+            entry.save()
+        return entry

@@ -866,3 +866,100 @@ class Booking(models.Model):
     def __str__(self):
         starts = timezone.localtime(self.starts_at)
         return f"{self.consultation_type} at {starts:%Y-%m-%d %H:%M}"
+
+
+class WaitlistEntryQuerySet(models.QuerySet):
+    def expired(self, days, today=None):
+        """
+        Entries whose last day has passed, and any older than `days`: once no
+        time can be offered, the patient's address is no longer kept.
+        """
+        today = today or timezone.localdate()
+        return self.filter(
+            Q(last_day__lt=today)
+            | Q(created_at__lt=timezone.now() - timedelta(days=days))
+        )
+
+    def waiting_for(self, consultation_type, day):
+        """
+        The entries of this type whose days include `day`, in the order they are
+        offered a time: those never offered one, longest waiting first, then
+        those offered one longest ago. Each freed time goes to the next in line,
+        so one patient who never answers does not keep the others from hearing.
+        """
+        return self.filter(
+            consultation_type=consultation_type, first_day__lte=day, last_day__gte=day
+        ).order_by(models.F("offered_at").asc(nulls_first=True), "created_at", "pk")
+
+    def offer_freed_time(self, booking, starts_at=None):
+        """
+        Offer the time this booking held (for a move, `starts_at`, its old time)
+        to the first BOOKINGS_WAITLIST_OFFERS entries waiting for it, if
+        patients can book it; returns those entries. All of them may follow the
+        link; the first to book gets the time (the no-overlap rule decides).
+        """
+        from .availability import is_free  # availability imports this module
+
+        starts_at = starts_at or booking.starts_at
+        consultation_type = booking.consultation_type
+        if not consultation_type.is_offered_online or not is_free(
+            consultation_type, booking.calendar, starts_at
+        ):
+            return []
+        day = timezone.localtime(starts_at).date()
+        entries = list(
+            self.waiting_for(consultation_type, day)[
+                : settings.BOOKINGS_WAITLIST_OFFERS
+            ]
+        )
+        self.filter(pk__in=[entry.pk for entry in entries]).update(
+            offered_at=timezone.now(), offered_for=starts_at
+        )
+        return entries
+
+
+class WaitlistEntry(models.Model):
+    """An address to e-mail when a time of a type frees up in a range of days."""
+
+    consultation_type = models.ForeignKey(
+        ConsultationType,
+        on_delete=models.CASCADE,
+        related_name="waitlist_entries",
+        verbose_name="type",
+    )
+    email = models.EmailField("e-mail", max_length=254)
+    first_day = models.DateField(help_text="The first day the patient could come.")
+    last_day = models.DateField(help_text="The last day the patient could come.")
+    form_token = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text="The one-time token of the form it came from: one entry per form.",
+    )
+    consent_at = models.DateTimeField(
+        "consented to be e-mailed at",
+        help_text="When the patient ticked the consent.",
+    )
+    offered_at = models.DateTimeField(
+        "last offered a time at", null=True, blank=True, editable=False
+    )
+    offered_for = models.DateTimeField(
+        "time last offered", null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField("joined", auto_now_add=True)
+
+    objects = WaitlistEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = "waitlist entry"
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=models.F("first_day")),
+                name="waitlist_entry_ends_on_or_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_type}, {self.first_day} to {self.last_day}"

@@ -7,4 +7,14 @@ app_name = "bookings"
 urlpatterns = [
     path("consultation/", views.ConsultationRequestView.as_view(), name="request"),
     path("consultation/thanks/", views.ThanksView.as_view(), name="thanks"),
+    path(
+        "consultation/book/<slug:slug>/waitlist/",
+        views.WaitlistView.as_view(),
+        name="waitlist",
+    ),
+    path(
+        "consultation/book/<slug:slug>/waitlist/thanks/",
+        views.WaitlistThanksView.as_view(),
+        name="waitlist_thanks",
+    ),
 ]

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
@@ -15,8 +15,19 @@ from django.views.generic import FormView, TemplateView
 from pages.models import Article
 from roswell_site.client_ip import client_address
 
-from .forms import FORM_TOKEN_MAX_AGE, ConsultationRequestForm, issue_form_token
-from .models import ConsultationRequest, SubmissionCount, Treatment
+from .forms import (
+    FORM_TOKEN_MAX_AGE,
+    ConsultationRequestForm,
+    WaitlistForm,
+    issue_form_token,
+)
+from .models import (
+    ConsultationRequest,
+    ConsultationType,
+    SubmissionCount,
+    Treatment,
+    WaitlistEntry,
+)
 
 # The thanks page learns the patient's reference from a signed cookie that only
 # it receives (its path), not from a session: no session row to write per
@@ -157,3 +168,50 @@ class ThanksView(TemplateView):
         return super().get(
             request, reference=consultation.reference, urgent=consultation.is_urgent
         )
+
+
+class OfferedTypeMixin:
+    """A view of the consultation type patients can book online named in the URL."""
+
+    def dispatch(self, request, *args, slug, **kwargs):
+        self.consultation_type = get_object_or_404(
+            ConsultationType, slug=slug, is_offered_online=True
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            consultation_type=self.consultation_type, **kwargs
+        )
+
+
+# The form carries a one-time token: no cache may keep it.
+@method_decorator(never_cache, name="dispatch")
+class WaitlistView(OfferedTypeMixin, FormView):
+    """
+    Join the waitlist of a type. The type's days page shows this form too
+    ({% waitlist_form %}); this page shows it alone, and with its errors.
+    """
+
+    template_name = "bookings/waitlist_form.html"
+    form_class = WaitlistForm
+    http_method_names = ["get", "head", "options", "post"]
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"consultation_type": self.consultation_type}
+
+    def form_valid(self, form):
+        if over_rate_limit(self.request):
+            context = self.get_context_data(form=form, rate_limited=True)
+            return self.render_to_response(context, status=429)
+        try:
+            form.save()
+        except IntegrityError:
+            # This form's one-time token was used: sent before, or twice at once.
+            if not WaitlistEntry.objects.filter(form_token=form.token_id).exists():
+                raise
+        return redirect("bookings:waitlist_thanks", slug=self.consultation_type.slug)
+
+
+class WaitlistThanksView(OfferedTypeMixin, TemplateView):
+    template_name = "bookings/waitlist_thanks.html"

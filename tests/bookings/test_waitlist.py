@@ -1,0 +1,328 @@
+import io
+import secrets
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.template import Context, Template
+from django.test import RequestFactory
+from django.utils import timezone
+
+from bookings.forms import issue_form_token
+from bookings.models import Booking, WaitlistEntry
+
+URL = "/consultation/book/in-clinic-consultation/waitlist/"
+EVERY_DAY = [(weekday, "09:00", "17:00") for weekday in range(7)]
+
+
+@pytest.fixture
+def in_clinic(make_consultation_type, make_calendar):
+    consultation_type = make_consultation_type()
+    make_calendar(types=[consultation_type], hours=EVERY_DAY)
+    return consultation_type
+
+
+@pytest.fixture
+def waitlist_data(privacy_page):
+    def make(**overrides):
+        today = timezone.localdate()
+        data = {
+            "email": "Maria@Example.org",
+            "first_day": today.isoformat(),
+            "last_day": (today + timedelta(days=10)).isoformat(),
+            "consent": "on",
+            "website": "",
+            "form_token": issue_form_token(),
+        }
+        data.update(overrides)
+        return {key: value for key, value in data.items() if value is not None}
+
+    return make
+
+
+def make_entry(consultation_type, first_day, last_day, days_old=0, **fields):
+    entry = WaitlistEntry.objects.create(
+        consultation_type=consultation_type,
+        email=fields.pop("email", f"{secrets.token_hex(4)}@example.org"),
+        first_day=first_day,
+        last_day=last_day,
+        form_token=secrets.token_hex(16),
+        consent_at=timezone.now(),
+        **fields,
+    )
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        created_at=timezone.now() - timedelta(days=days_old)
+    )
+    return entry
+
+
+def at_nine(days_ahead):
+    """9:00 in the clinic's zone, days ahead: a time on every calendar's grid."""
+    day = timezone.localdate() + timedelta(days=days_ahead)
+    return datetime.combine(day, time(9), tzinfo=timezone.get_default_timezone())
+
+
+def cancelled(booking):
+    booking.status = Booking.Status.CANCELLED
+    booking.save()
+    return booking
+
+
+@pytest.fixture
+def freed_time(in_clinic, make_booking):
+    """A booking in three days' time, cancelled: its time is free again."""
+    calendar = in_clinic.calendars.get()
+    return cancelled(make_booking(in_clinic, calendar, at_nine(3)))
+
+
+# Joining
+
+
+def test_form_page_offers_the_waitlist_of_a_type(client, in_clinic, privacy_page):
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert "No time suits you?" in response.text
+    assert 'action="/consultation/book/in-clinic-consultation/waitlist/"' in (
+        response.text
+    )
+    assert response.headers["Cache-Control"].startswith("max-age=0")
+
+
+def test_type_not_offered_online_has_no_waitlist(client, in_clinic, waitlist_data):
+    in_clinic.is_offered_online = False
+    in_clinic.save()
+
+    assert client.get(URL).status_code == 404
+    assert client.post(URL, waitlist_data()).status_code == 404
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_joining_stores_the_address_and_days_and_thanks(
+    client, in_clinic, waitlist_data
+):
+    data = waitlist_data()
+
+    response = client.post(URL, data)
+
+    assert response.status_code == 302
+    assert response.url == URL + "thanks/"
+    entry = WaitlistEntry.objects.get()
+    assert entry.consultation_type == in_clinic
+    assert entry.email == "maria@example.org"
+    assert entry.first_day.isoformat() == data["first_day"]
+    assert entry.last_day.isoformat() == data["last_day"]
+    assert entry.consent_at is not None
+    assert entry.offered_at is None
+    thanks = client.get(response.url)
+    assert "you are on the waitlist" in thanks.text
+    assert "maria" not in thanks.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"email": ""}, "email", "required"),
+        ({"email": "maria at example"}, "email", "invalid"),
+        ({"first_day": "next tuesday"}, "first_day", "invalid"),
+        ({"first_day": None}, "first_day", "required"),
+        ({"consent": None}, "consent", "required"),
+        ({"form_token": "forged"}, "__all__", "expired"),
+    ],
+)
+def test_bad_input_is_answered_with_the_form(
+    client, in_clinic, waitlist_data, overrides, field, code
+):
+    response = client.post(URL, waitlist_data(**overrides))
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors.as_data()
+    assert [error.code for error in errors[field]] == [code]
+    assert 'id="error-summary"' in response.text
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_days_outside_what_patients_can_book_are_refused(
+    client, in_clinic, waitlist_data
+):
+    today = timezone.localdate()
+    horizon = today + timedelta(days=in_clinic.horizon_days)
+    cases = [
+        ({"first_day": (today - timedelta(days=1)).isoformat()}, "first_day"),
+        ({"last_day": (horizon + timedelta(days=1)).isoformat()}, "last_day"),
+        (
+            {
+                "first_day": (today + timedelta(days=5)).isoformat(),
+                "last_day": (today + timedelta(days=4)).isoformat(),
+            },
+            "last_day",
+        ),
+    ]
+    codes = []
+    for overrides, field in cases:
+        response = client.post(URL, waitlist_data(**overrides))
+        assert response.status_code == 200
+        codes += [
+            error.code for error in response.context["form"].errors.as_data()[field]
+        ]
+
+    assert codes == ["in_the_past", "too_far", "last_day_before_first_day"]
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_honeypot_is_thanked_but_nothing_is_kept(client, in_clinic, waitlist_data):
+    response = client.post(URL, waitlist_data(website="http://spam.example"))
+
+    assert response.status_code == 302
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_a_form_sent_twice_makes_one_entry(client, in_clinic, waitlist_data):
+    data = waitlist_data()
+
+    statuses = [client.post(URL, data).status_code for _ in range(2)]
+
+    assert statuses == [302, 302]
+    assert WaitlistEntry.objects.count() == 1
+
+
+def test_the_request_forms_rate_limit_applies(
+    client, in_clinic, waitlist_data, form_data, settings
+):
+    settings.BOOKINGS_RATE_LIMIT_PER_HOUR = 1
+    client.post("/consultation/", form_data())
+
+    response = client.post(URL, waitlist_data())
+
+    assert response.status_code == 429
+    assert "Too many forms came from your connection" in response.text
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_days_page_tag_renders_a_fresh_form(in_clinic, privacy_page):
+    request = RequestFactory().get("/consultation/book/in-clinic-consultation/")
+    template = Template("{% load waitlist %}{% waitlist_form consultation_type %}")
+
+    html = template.render(
+        Context({"consultation_type": in_clinic, "request": request})
+    )
+
+    assert 'action="/consultation/book/in-clinic-consultation/waitlist/"' in html
+    assert 'name="form_token" value="' in html
+    assert 'name="first_day"' in html
+
+
+# Offering a freed time
+
+
+def test_freed_time_goes_to_the_longest_waiting_first(in_clinic, freed_time, settings):
+    settings.BOOKINGS_WAITLIST_OFFERS = 2
+    today = timezone.localdate()
+    last = today + timedelta(days=10)
+    newest = make_entry(in_clinic, today, last, days_old=1)
+    oldest = make_entry(in_clinic, today, last, days_old=9)
+    middle = make_entry(in_clinic, today, last, days_old=5)
+
+    offered = WaitlistEntry.objects.offer_freed_time(freed_time)
+
+    assert offered == [oldest, middle]
+    oldest.refresh_from_db()
+    assert oldest.offered_for == freed_time.starts_at
+    assert oldest.offered_at is not None
+    newest.refresh_from_db()
+    assert newest.offered_at is None
+
+
+def test_the_next_freed_time_goes_to_the_next_in_line(
+    in_clinic, make_booking, settings
+):
+    settings.BOOKINGS_WAITLIST_OFFERS = 1
+    calendar = in_clinic.calendars.get()
+    today = timezone.localdate()
+    first = make_entry(in_clinic, today, today + timedelta(days=10), days_old=9)
+    second = make_entry(in_clinic, today, today + timedelta(days=10), days_old=5)
+
+    offers = [
+        WaitlistEntry.objects.offer_freed_time(
+            cancelled(make_booking(in_clinic, calendar, at_nine(days)))
+        )
+        for days in (2, 3, 4)
+    ]
+
+    assert offers == [[first], [second], [first]]
+
+
+def test_entries_of_other_days_or_types_are_not_offered(
+    in_clinic, freed_time, make_consultation_type, make_calendar
+):
+    phone = make_consultation_type("Phone consultation", duration_minutes=15)
+    make_calendar("Dr Reyes", types=[phone], hours=EVERY_DAY)
+    day = timezone.localtime(freed_time.starts_at).date()
+    make_entry(in_clinic, day + timedelta(days=1), day + timedelta(days=5))
+    make_entry(in_clinic, day - timedelta(days=3), day - timedelta(days=1))
+    make_entry(phone, day, day)
+    waiting = make_entry(in_clinic, day, day)
+
+    assert WaitlistEntry.objects.offer_freed_time(freed_time) == [waiting]
+
+
+def test_a_time_patients_cannot_book_is_not_offered(in_clinic, make_booking):
+    calendar = in_clinic.calendars.get()
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10))
+    inside_notice = cancelled(
+        make_booking(in_clinic, calendar, timezone.now() + timedelta(hours=1))
+    )
+    still_booked = make_booking(in_clinic, calendar, at_nine(3))
+    retaken = make_booking(
+        in_clinic, calendar, at_nine(3), status=Booking.Status.CANCELLED
+    )
+    off_grid = cancelled(
+        make_booking(in_clinic, calendar, at_nine(4) + timedelta(minutes=10))
+    )
+
+    for booking in (inside_notice, still_booked, retaken, off_grid):
+        assert WaitlistEntry.objects.offer_freed_time(booking) == []
+
+    in_clinic.is_offered_online = False
+    in_clinic.save()
+    of_a_type_not_offered = cancelled(make_booking(in_clinic, calendar, at_nine(5)))
+    assert WaitlistEntry.objects.offer_freed_time(of_a_type_not_offered) == []
+    assert not WaitlistEntry.objects.filter(offered_at__isnull=False).exists()
+
+
+def test_a_moved_booking_offers_its_old_time(in_clinic, make_booking):
+    calendar = in_clinic.calendars.get()
+    today = timezone.localdate()
+    waiting = make_entry(in_clinic, today, today + timedelta(days=10))
+    moved = make_booking(in_clinic, calendar, at_nine(6))
+
+    offered = WaitlistEntry.objects.offer_freed_time(moved, starts_at=at_nine(3))
+
+    assert offered == [waiting]
+    waiting.refresh_from_db()
+    assert waiting.offered_for == at_nine(3)
+
+
+# Keeping
+
+
+def purge(*args):
+    output = io.StringIO()
+    call_command("purge_consultation_requests", *args, stdout=output)
+    return output.getvalue()
+
+
+def test_entries_go_when_their_days_are_over_or_after_the_retention_period(
+    in_clinic,
+):
+    today = timezone.localdate()
+    make_entry(in_clinic, today - timedelta(days=5), today - timedelta(days=1))
+    make_entry(in_clinic, today, today + timedelta(days=400), days_old=31)
+    current = make_entry(in_clinic, today - timedelta(days=5), today, days_old=29)
+
+    assert "Would delete 2 waitlist entries" in purge("--days", "30", "--dry-run")
+    assert WaitlistEntry.objects.count() == 3
+    assert "Deleted 2 waitlist entries." in purge("--days", "30")
+
+    assert list(WaitlistEntry.objects.all()) == [current]
