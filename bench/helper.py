@@ -3,6 +3,7 @@ The benchmark's work inside Django, run by bench/run.py with the benchmark's
 environment:
 
     python bench/helper.py seed             200 generated articles (once)
+    python bench/helper.py bookings         500 upcoming bookings, made afresh
     python bench/helper.py baseline URL OUT  the page at URL, rendered, saved to OUT
     python bench/helper.py tokens N OUT      N one-time form tokens, one a line
     python bench/helper.py treatment         the id of a treatment the form offers
@@ -23,11 +24,21 @@ django.setup()
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bookings.availability import free_slots  # noqa: E402
 from bookings.forms import issue_form_token  # noqa: E402
-from bookings.models import ConsultationRequest, Treatment  # noqa: E402
+from bookings.models import (  # noqa: E402
+    Booking,
+    ConsultationRequest,
+    ConsultationType,
+    Treatment,
+)
 from pages.models import Article, Topic  # noqa: E402
 
 GENERATED_ARTICLES = 200
+BOOKED_TYPE = "free-phone-consultation"
+BOOKINGS = 500
+BOOKING_DAYS = 30
+BENCH_BOOKING = "bench-booking-"
 PARAGRAPH = (
     "<p>Fibromyalgia brings widespread pain, tiredness and poor sleep. This "
     "paragraph stands in for the clinic's writing, at the length of a real "
@@ -59,6 +70,54 @@ def seed():
     print(Article.objects.published().count(), "published articles")
 
 
+def bookings():
+    """
+    BOOKINGS bookings of the starter phone consultation spread over the next
+    BOOKING_DAYS days, replacing those of an earlier run (their days have moved
+    on), so the booking pages work on a calendar that is mostly full.
+    """
+    ConsultationRequest.objects.filter(form_token__startswith=BENCH_BOOKING).delete()
+    consultation_type = ConsultationType.objects.get(slug=BOOKED_TYPE)
+    today = timezone.localdate()
+    slots = free_slots(
+        consultation_type, today, today + timedelta(days=BOOKING_DAYS - 1)
+    )
+    if len(slots) < BOOKINGS:
+        sys.exit(f"Only {len(slots)} free times for {BOOKINGS} bookings")
+    chosen = [slots[n * len(slots) // BOOKINGS] for n in range(BOOKINGS)]
+    treatment = Treatment.objects.filter(is_active=True).first()
+    consultations = ConsultationRequest.objects.bulk_create(
+        ConsultationRequest(
+            form_token=f"{BENCH_BOOKING}{n}",
+            full_name=f"Booked Patient {n}",
+            email=f"booked-{n}@example.org",
+            phone="+17705550100",
+            preferred_contact=ConsultationRequest.ContactMethod.PHONE,
+            treatment=treatment,
+            consent_at=timezone.now(),
+            status=ConsultationRequest.Status.BOOKED,
+            staff_notified_at=timezone.now(),
+            patient_confirmed_at=timezone.now(),
+        )
+        for n in range(BOOKINGS)
+    )
+    Booking.objects.bulk_create(
+        Booking(
+            consultation=consultation,
+            consultation_type=consultation_type,
+            calendar=slot.calendar,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            blocked_until=slot.ends_at + consultation_type.buffer,
+        )
+        for consultation, slot in zip(consultations, chosen, strict=True)
+    )
+    left = len(
+        free_slots(consultation_type, today, today + timedelta(days=BOOKING_DAYS - 1))
+    )
+    print(BOOKINGS, "bookings over", BOOKING_DAYS, "days,", left, "times left free")
+
+
 def baseline(url, out):
     host = os.environ["BENCH_HOST"]
     response = Client(HTTP_HOST=host).get(url)
@@ -88,6 +147,7 @@ if __name__ == "__main__":
     else:
         {
             "seed": seed,
+            "bookings": bookings,
             "baseline": baseline,
             "treatment": treatment,
             "requests": requests,

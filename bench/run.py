@@ -5,8 +5,9 @@ Starts gunicorn with deploy/gunicorn.conf.py (debug off, PostgreSQL, Redis as th
 cache, collected static files served by WhiteNoise) on the starter content plus
 200 generated articles, warms it up, then runs wrk at 32 connections for
 BENCH_SECONDS per target, in alternating rounds: home, article list, an article,
-a topic, the consultation form, valid consultation requests (bench/post.lua) and,
-as the baseline, a static file as large as the article page. Then the article
+a topic, the consultation form, valid consultation requests (bench/post.lua), the
+day-and-times page of a consultation type with 500 bookings over the next 30
+days and, as the baseline, a static file as large as the article page. Then the article
 page again with 1, 2 and 4 worker processes.
 
 Prints a table and writes it as JSON (BENCH_OUTPUT). Exits non-zero on any error
@@ -70,12 +71,15 @@ TARGETS = {
     "topic": "/topics/fibromyalgia/",
     "consultation form": "/consultation/",
     "consultation POST": "/consultation/",
+    "day-and-times page": "/consultation/book/free-phone-consultation/",
     "static file (baseline)": f"/static/{STATIC_COPY}",
 }
 TARGET_GOALS = {
     "article vs static file": ">= 70%",
     "article p99": "< 25 ms",
     "consultation POSTs stored": ">= 200/s, none lost",
+    "day-and-times page": ">= 1000 req/s",
+    "day-and-times page p99": "< 50 ms",
     "worker memory": "< 150 MB",
     "article page, compressed": "<= 70 KB",
     "article page, requests": "<= 6",
@@ -162,6 +166,7 @@ def prepare_site():
     manage("collectstatic", "--no-input")
     manage("load_starter_content")
     say(" ", helper("seed").strip())
+    say(" ", helper("bookings").strip())
     static_copy = STATIC_ROOT / STATIC_COPY
     say("  static copy of the article page:", helper("baseline", ARTICLE, static_copy))
     return static_copy
@@ -428,6 +433,7 @@ def targets(results, weight):
     article = results["article"]
     static = results["static file (baseline)"]
     posts = results["consultation POST"]
+    day_page = results["day-and-times page"]
     ratio = article["requests_per_second"] / static["requests_per_second"]
     memory = max(result["worker_rss_mb"] for result in results.values())
     values = {
@@ -436,6 +442,14 @@ def targets(results, weight):
         "consultation POSTs stored": (
             f"{posts['stored_per_second']:.0f}/s, {posts['lost']} lost",
             posts["stored_per_second"] >= 200 and posts["lost"] == 0,
+        ),
+        "day-and-times page": (
+            f"{day_page['requests_per_second']:.0f} req/s",
+            day_page["requests_per_second"] >= 1000,
+        ),
+        "day-and-times page p99": (
+            f"{day_page['p99_ms']} ms",
+            day_page["p99_ms"] < 50,
         ),
         "worker memory": (f"{memory:.0f} MB", memory < 150),
         "article page, compressed": (
