@@ -28,18 +28,30 @@ class Slot(NamedTuple):
     calendar: StaffCalendar
 
 
-def free_slots(consultation_type, first_day, last_day, now=None, calendar=None):
+def free_slots(
+    consultation_type,
+    first_day,
+    last_day,
+    now=None,
+    calendar=None,
+    *,
+    by_staff=False,
+    ignoring=None,
+):
     """
     The free times of this type from first_day to last_day (local dates), one
     Slot per calendar that offers the time, sorted by time; only those of
-    `calendar` if given. Leaves out times inside the minimum notice and days
-    past the horizon.
+    `calendar` if given. Leaves out past times and, unless by_staff, times
+    inside the minimum notice and days past the horizon. The time of the
+    booking `ignoring` (one being moved) counts as free.
     """
     now = now or timezone.now()
     zone = timezone.get_default_timezone()
     today = timezone.localtime(now, zone).date()
     first_day = max(first_day, today)
-    last_day = min(last_day, today + timedelta(days=consultation_type.horizon_days))
+    if not by_staff:
+        horizon = today + timedelta(days=consultation_type.horizon_days)
+        last_day = min(last_day, horizon)
     if first_day > last_day:
         return []
 
@@ -47,9 +59,11 @@ def free_slots(consultation_type, first_day, last_day, now=None, calendar=None):
     if not calendars:
         return []
     closures = closed_days(calendars, first_day, last_day)
-    busy = BusyTimes(consultation_type, calendars, first_day, last_day, zone)
+    busy = BusyTimes(consultation_type, calendars, first_day, last_day, zone, ignoring)
 
-    earliest = now + timedelta(hours=consultation_type.notice_hours)
+    earliest = (
+        now if by_staff else now + timedelta(hours=consultation_type.notice_hours)
+    )
     slots = []
     for day in days_between(first_day, last_day):
         for each in calendars:
@@ -74,14 +88,38 @@ def is_free(consultation_type, calendar, starts_at, now=None):
     )
 
 
-def nearest_free_slots(consultation_type, wanted, count=3, now=None):
-    """The `count` free times nearest to `wanted` (before or after), by time."""
+def nearest_free_slots(consultation_type, wanted, count=3, now=None, **options):
+    """
+    The `count` free times nearest to `wanted` (before or after), by time;
+    options as for free_slots.
+    """
     now = now or timezone.now()
     today = timezone.localtime(now, timezone.get_default_timezone()).date()
     last_day = today + timedelta(days=consultation_type.horizon_days)
-    slots = free_slots(consultation_type, today, last_day, now)
+    slots = free_slots(consultation_type, today, last_day, now, **options)
     nearest = sorted(slots, key=lambda slot: abs(slot.starts_at - wanted))[:count]
     return sorted(nearest, key=lambda slot: (slot.starts_at, slot.calendar.name))
+
+
+def calendars_with_time(consultation_type, starts_at):
+    """
+    The calendars taking this type that have a time of it at starts_at in
+    their hours, open that day: booked or not, however soon or far.
+    """
+    zone = timezone.get_default_timezone()
+    day = timezone.localtime(starts_at, zone).date()
+    calendars = calendars_taking(consultation_type, day, day)
+    closures = closed_days(calendars, day, day)
+    return [
+        calendar
+        for calendar in calendars
+        if (calendar.pk, day) not in closures
+        and (None, day) not in closures
+        and any(
+            slot.starts_at == starts_at
+            for slot in day_slots(consultation_type, calendar, day, zone)
+        )
+    ]
 
 
 def calendars_taking(consultation_type, first_day, last_day, calendar=None):
@@ -155,15 +193,19 @@ def day_slots(consultation_type, calendar, day, zone):
 class BusyTimes:
     """The active bookings of the calendars around the range, in one query."""
 
-    def __init__(self, consultation_type, calendars, first_day, last_day, zone):
+    def __init__(
+        self, consultation_type, calendars, first_day, last_day, zone, ignoring=None
+    ):
         self.consultation_type = consultation_type
         self.zone = zone
         # A day's last time and its break can run past midnight: a day either side.
         range_starts = local_midnight(first_day - timedelta(days=1), zone)
         range_ends = local_midnight(last_day + timedelta(days=2), zone)
+        bookings = Booking.objects.active()
+        if ignoring is not None:
+            bookings = bookings.exclude(pk=ignoring.pk)
         bookings = (
-            Booking.objects.active()
-            .filter(
+            bookings.filter(
                 calendar__in=calendars,
                 starts_at__lt=range_ends,
                 blocked_until__gt=range_starts,

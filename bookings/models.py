@@ -3,10 +3,12 @@ import secrets
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import connections, models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Cast
+from django.tasks import default_task_backend
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -343,15 +345,22 @@ class ConsultationRequest(models.Model):
         """
         from .tasks import deliver_consultation_emails  # tasks import this module
 
+        self.mark_urgent_or_spam()
+        with transaction.atomic():
+            self.save()
+            if not self.is_spam:
+                deliver_consultation_emails.enqueue(self.pk)
+
+    def mark_urgent_or_spam(self):
+        """
+        Flag a new request urgent when its message suggests a risk of self-harm,
+        else spam when it has a spam_reason.
+        """
         self.is_urgent = suggests_risk(self.message)
         # Staff always hear of a message suggesting a risk of self-harm, whatever
         # else it looks like: a false alarm costs a minute, a missed one a life.
         if self.spam_reason and not self.is_urgent:
             self.status = self.Status.SPAM
-        with transaction.atomic():
-            self.save()
-            if not self.is_spam:
-                deliver_consultation_emails.enqueue(self.pk)
 
     def claim_delivery(self):
         """
@@ -804,10 +813,173 @@ class ExtraHours(TimePeriod):
         return f"{self.day} {self.starts:%H:%M}–{self.ends:%H:%M}"
 
 
+# A salt, not a secret.
+MANAGE_TOKEN_SALT = "bookings.manage"  # noqa: S105
+# How long after its start a booking's manage link still opens.
+MANAGE_LINK_LIFETIME = timedelta(days=1)
+
+
+class SlotTaken(Exception):
+    """The time was taken by someone else; `nearest` lists free times near it."""
+
+    def __init__(self, nearest=()):
+        super().__init__("That time was just taken.")
+        self.nearest = list(nearest)
+
+
+def is_overlap_refused(error):
+    """Whether the database refused a booking because its time overlaps another."""
+    return "booking_no_overlap" in str(error)
+
+
+def check_time(consultation_type, starts_at, *, now, by_staff):
+    """
+    Raise a ValidationError unless starts_at is a time of this type in some
+    calendar's hours that this path may book, booked or not. Staff may book
+    inside the minimum notice and past the horizon, and types not offered online.
+    """
+    from .availability import calendars_with_time  # availability imports models
+
+    if not by_staff and not consultation_type.is_offered_online:
+        raise not_offered()
+    if starts_at <= now:
+        raise ValidationError(
+            "That time has passed. Please choose a later one.", code="in_the_past"
+        )
+    if not by_staff:
+        if starts_at < now + timedelta(hours=consultation_type.notice_hours):
+            raise ValidationError(
+                "That time is too soon: we need at least %(hours)d hours' notice. "
+                "Please choose a later one.",
+                code="too_soon",
+                params={"hours": consultation_type.notice_hours},
+            )
+        last_day = local_day(now) + timedelta(days=consultation_type.horizon_days)
+        if local_day(starts_at) > last_day:
+            raise ValidationError(
+                "That day is too far ahead: times can be booked up to %(days)d "
+                "days ahead. Please choose an earlier one.",
+                code="too_far",
+                params={"days": consultation_type.horizon_days},
+            )
+    if not calendars_with_time(consultation_type, starts_at):
+        if not StaffCalendar.objects.taking(consultation_type).exists():
+            raise not_offered()
+        raise ValidationError(
+            "We have no consultation at that time. Please choose one of the "
+            "times shown.",
+            code="not_a_slot",
+        )
+
+
+def local_day(moment):
+    """The date in the clinic's time zone."""
+    return timezone.localdate(moment, timezone.get_default_timezone())
+
+
+def not_offered():
+    return ValidationError(
+        "This consultation cannot be booked online at the moment. Please ask us "
+        "to call you back instead.",
+        code="not_offered",
+    )
+
+
+def free_calendar(consultation_type, starts_at, *, now, by_staff, moving=None):
+    """
+    The calendar to book starts_at in: the one of the booking being moved if
+    it is free then, else the first free one. Raises ValidationError for a time
+    that cannot be booked, SlotTaken for one that is not free.
+    """
+    from .availability import free_slots  # availability imports models
+
+    check_time(consultation_type, starts_at, now=now, by_staff=by_staff)
+    day = local_day(starts_at)
+    options = {"by_staff": by_staff, "ignoring": moving}
+    free = [
+        slot.calendar
+        for slot in free_slots(consultation_type, day, day, now, **options)
+        if slot.starts_at == starts_at
+    ]
+    if not free:
+        raise SlotTaken(
+            nearest_free_times(consultation_type, starts_at, now, **options)
+        )
+    if moving is not None and moving.calendar in free:
+        return moving.calendar
+    return free[0]
+
+
 class BookingQuerySet(models.QuerySet):
     def active(self):
         """Bookings that hold their time: all but the cancelled ones."""
         return self.exclude(status=Booking.Status.CANCELLED)
+
+    def take(self, consultation, consultation_type, starts_at, *, now=None):
+        """
+        Book starts_at for this new, unsaved consultation request, and queue
+        its e-mail, in one transaction. Raises ValidationError (with a code) for
+        a time patients cannot book, SlotTaken when it is no longer free, and
+        IntegrityError when the request's form token was already used. A
+        request with a spam_reason that is not urgent is stored as spam, with
+        no booking and no e-mail: returns None.
+        """
+        now = now or timezone.now()
+        consultation.mark_urgent_or_spam()
+        if consultation.is_spam:
+            consultation.save()
+            return None
+        try:
+            with transaction.atomic():
+                calendar = free_calendar(
+                    consultation_type, starts_at, now=now, by_staff=False
+                )
+                consultation.status = ConsultationRequest.Status.BOOKED
+                consultation.save()
+                booking = self.model(
+                    consultation=consultation,
+                    consultation_type=consultation_type,
+                    calendar=calendar,
+                )
+                booking.set_time(starts_at)
+                booking.save()
+                booking.queue_messages(
+                    BookingMessage.Kind.CONFIRMATION,
+                    BookingMessage.Kind.STAFF_BOOKED,
+                    now=now,
+                )
+        except IntegrityError as error:
+            # Another booking of this time committed after the check above.
+            if not is_overlap_refused(error):
+                raise
+            raise SlotTaken(
+                nearest_free_times(consultation_type, starts_at, now)
+            ) from error
+        return booking
+
+    def from_manage_token(self, token, now=None):
+        """The booking of a manage link, or None if tampered with or expired."""
+        try:
+            pk = signing.Signer(salt=MANAGE_TOKEN_SALT).unsign_object(token)
+        except signing.BadSignature:
+            return None
+        if not isinstance(pk, int):
+            return None
+        booking = (
+            self.select_related("consultation", "consultation_type", "calendar")
+            .filter(pk=pk)
+            .first()
+        )
+        now = now or timezone.now()
+        if booking is None or now > booking.starts_at + MANAGE_LINK_LIFETIME:
+            return None
+        return booking
+
+
+def nearest_free_times(consultation_type, starts_at, now, **options):
+    from .availability import nearest_free_slots  # availability imports models
+
+    return nearest_free_slots(consultation_type, starts_at, now=now, **options)
 
 
 class Booking(models.Model):
@@ -866,6 +1038,268 @@ class Booking(models.Model):
     def __str__(self):
         starts = timezone.localtime(self.starts_at)
         return f"{self.consultation_type} at {starts:%Y-%m-%d %H:%M}"
+
+    def get_manage_url(self):
+        return reverse("bookings:manage", args=[self.manage_token()])
+
+    def manage_token(self):
+        """
+        A signed token for the patient's manage link: the booking's id only. No
+        time in it: the link lasts until a day after the booking, however moved.
+        """
+        return signing.Signer(salt=MANAGE_TOKEN_SALT).sign_object(self.pk)
+
+    def set_time(self, starts_at):
+        self.starts_at = starts_at
+        self.ends_at = starts_at + self.consultation_type.duration
+        self.blocked_until = self.ends_at + self.consultation_type.buffer
+
+    @property
+    def is_confirmed(self):
+        return self.status == self.Status.CONFIRMED
+
+    def change_cutoff(self):
+        return self.starts_at - timedelta(hours=settings.BOOKINGS_CHANGE_CUTOFF_HOURS)
+
+    def can_be_changed_by_patient(self, now=None):
+        """Whether the patient may still move or cancel it from the manage link."""
+        return self.is_confirmed and (now or timezone.now()) < self.change_cutoff()
+
+    def move_to(self, starts_at, *, by_staff=False, now=None):
+        """
+        Move this booking to starts_at, freeing its old time in the same
+        transaction, and queue the change e-mail and a new reminder. The rules
+        and errors of Booking.objects.take apply; staff may also move it inside
+        the minimum notice and past the horizon, and after the patient's cut-off.
+        """
+        now = now or timezone.now()
+        try:
+            with transaction.atomic():
+                self.lock_for_change(by_staff=by_staff, now=now)
+                self.calendar = free_calendar(
+                    self.consultation_type,
+                    starts_at,
+                    now=now,
+                    by_staff=by_staff,
+                    moving=self,
+                )
+                self.set_time(starts_at)
+                self.sequence += 1
+                self.save(
+                    update_fields=[
+                        "calendar",
+                        "starts_at",
+                        "ends_at",
+                        "blocked_until",
+                        "sequence",
+                        "updated_at",
+                    ]
+                )
+                self.queue_messages(
+                    BookingMessage.Kind.CHANGE, BookingMessage.Kind.STAFF_MOVED, now=now
+                )
+        except IntegrityError as error:
+            if not is_overlap_refused(error):
+                raise
+            self.refresh_from_db()
+            raise SlotTaken(
+                nearest_free_times(
+                    self.consultation_type,
+                    starts_at,
+                    now,
+                    by_staff=by_staff,
+                    ignoring=self,
+                )
+            ) from error
+        except (ValidationError, SlotTaken):
+            self.refresh_from_db()
+            raise
+
+    def cancel(self, *, by_staff=False, now=None):
+        """Cancel this booking, freeing its time, and queue the cancellation e-mail."""
+        now = now or timezone.now()
+        with transaction.atomic():
+            self.lock_for_change(by_staff=by_staff, now=now)
+            self.status = self.Status.CANCELLED
+            self.sequence += 1
+            self.save(update_fields=["status", "sequence", "updated_at"])
+            self.queue_messages(
+                BookingMessage.Kind.CANCELLATION,
+                BookingMessage.Kind.STAFF_CANCELLED,
+                now=now,
+            )
+
+    def lock_for_change(self, *, by_staff, now):
+        """
+        Lock this booking's row and load its current state, so that two changes
+        of one booking happen one after the other; raise ValidationError unless
+        it can still be changed (by the patient: before the cut-off).
+        """
+        current = Booking.objects.select_for_update().get(pk=self.pk)
+        self.status, self.sequence = current.status, current.sequence
+        self.calendar_id, self.starts_at = current.calendar_id, current.starts_at
+        if not self.is_confirmed:
+            raise ValidationError(
+                "This consultation was cancelled or has taken place.",
+                code="not_confirmed",
+            )
+        if not by_staff and not self.can_be_changed_by_patient(now):
+            raise ValidationError(
+                "It is too late to change this consultation online. Please call us.",
+                code="past_cutoff",
+            )
+
+    def set_outcome(self, status):
+        """Record whether the patient came (staff only; nobody is e-mailed)."""
+        if status not in (self.Status.ATTENDED, self.Status.NO_SHOW):
+            raise ValueError(f"Not an outcome: {status!r}")
+        if self.status == self.Status.CANCELLED:
+            raise ValidationError(
+                "A cancelled consultation has no outcome.", code="cancelled"
+            )
+        self.status = status
+        self.save(update_fields=["status", "updated_at"])
+
+    def queue_messages(self, *kinds, now):
+        """
+        Queue these e-mails about the booking's current state, and a reminder
+        unless it would be due already.
+        """
+        for kind in kinds:
+            BookingMessage.objects.queue(self, kind)
+        reminder_due = self.starts_at - timedelta(
+            hours=settings.BOOKINGS_REMINDER_HOURS
+        )
+        if self.is_confirmed and reminder_due > now:
+            BookingMessage.objects.queue(
+                self, BookingMessage.Kind.REMINDER, due_at=reminder_due
+            )
+
+
+class BookingMessageQuerySet(models.QuerySet):
+    def queue(self, booking, kind, due_at=None):
+        """Record an e-mail to send about the booking, and queue its delivery."""
+        from .tasks import deliver_booking_message  # tasks import this module
+
+        message = self.create(
+            booking=booking,
+            kind=kind,
+            sequence=booking.sequence,
+            due_at=due_at or timezone.now(),
+        )
+        if due_at is None:
+            deliver_booking_message.enqueue(message.pk)
+        # Without a queue that can wait (`make run`), a reminder is never sent
+        # rather than sent at booking time.
+        elif default_task_backend.supports_defer:
+            deliver_booking_message.using(run_after=due_at).enqueue(message.pk)
+        return message
+
+    def up_to_date(self):
+        """Messages about the booking as it is now: it has not changed since."""
+        return self.filter(sequence=F("booking__sequence"))
+
+    def not_sent(self):
+        return self.up_to_date().filter(sent_at__isnull=True)
+
+
+class BookingMessage(models.Model):
+    """An e-mail about a booking, recorded with the change it tells of."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Confirmation to the patient"
+        CHANGE = "change", "New time, to the patient"
+        CANCELLATION = "cancellation", "Cancellation, to the patient"
+        REMINDER = "reminder", "Reminder to the patient"
+        STAFF_BOOKED = "staff_booked", "New booking, to staff"
+        STAFF_MOVED = "staff_moved", "New time, to staff"
+        STAFF_CANCELLED = "staff_cancelled", "Cancellation, to staff"
+
+    STAFF_KINDS = frozenset({Kind.STAFF_BOOKED, Kind.STAFF_MOVED, Kind.STAFF_CANCELLED})
+
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="messages"
+    )
+    kind = models.CharField(max_length=20, choices=Kind)
+    sequence = models.PositiveIntegerField(
+        help_text="The booking's sequence when queued: a later change makes it "
+        "out of date, and it is not sent."
+    )
+    due_at = models.DateTimeField("due", default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a task is sending it."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Failed tries so far."
+    )
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BookingMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "kind", "sequence"],
+                name="one_booking_message_per_kind_and_change",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} (change {self.sequence})"
+
+    @property
+    def is_for_staff(self):
+        return self.kind in self.STAFF_KINDS
+
+    def is_out_of_date(self, now=None):
+        """
+        Whether the booking changed since this was queued (a later message tells
+        of it), or, for a reminder, has started.
+        """
+        if self.sequence != self.booking.sequence:
+            return True
+        now = now or timezone.now()
+        return self.kind == self.Kind.REMINDER and self.booking.starts_at <= now
+
+    def claim(self):
+        """
+        Take the right to send this message, for TASKS_RUNNING_TIMEOUT seconds:
+        False when it was sent, or while another task holds it. A claim left by
+        a worker that died expires. Reloads the message and its booking.
+        """
+        now = timezone.now()
+        expired = now - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
+        claimed = (
+            BookingMessage.objects.filter(pk=self.pk, sent_at__isnull=True)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
+            .update(claimed_at=now)
+        )
+        self.refresh_from_db()
+        self.booking.refresh_from_db()
+        return bool(claimed)
+
+    def release(self):
+        """Give up this task's claim, unless it expired and another task took it."""
+        BookingMessage.objects.filter(pk=self.pk, claimed_at=self.claimed_at).update(
+            claimed_at=None
+        )
+        self.claimed_at = None
+
+    def claim_expires_at(self):
+        start = self.claimed_at or timezone.now()
+        return start + timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
+
+    def record_sent(self):
+        self.sent_at = timezone.now()
+        self.save(update_fields=["sent_at"])
+
+    def record_failure(self, error):
+        self.attempts += 1
+        self.last_error = f"{type(error).__name__}: {error}"[:500]
+        self.save(update_fields=["attempts", "last_error"])
 
 
 class WaitlistEntryQuerySet(models.QuerySet):

@@ -5,7 +5,7 @@ from django.tasks import default_task_backend, task
 from django.utils import timezone
 
 from . import notifications
-from .models import ConsultationRequest
+from .models import BookingMessage, ConsultationRequest
 
 
 @task
@@ -35,20 +35,59 @@ def deliver_consultation_emails(consultation_id):
         return
     delivery = notifications.deliver_consultation_emails(consultation)
     if delivery is notifications.Delivery.CLAIMED_ELSEWHERE:
-        run_again_after(consultation, consultation.delivery_claim_expires_at())
-    elif delivery is notifications.Delivery.FAILED:
-        schedule_retry(consultation)
-
-
-def schedule_retry(consultation):
-    delays = settings.BOOKINGS_NOTIFY_RETRY_DELAYS
-    retries_done = consultation.notification_attempts - 1
-    if retries_done < len(delays):
         run_again_after(
-            consultation, timezone.now() + timedelta(seconds=delays[retries_done])
+            deliver_consultation_emails,
+            consultation.pk,
+            consultation.delivery_claim_expires_at(),
+        )
+    elif delivery is notifications.Delivery.FAILED:
+        schedule_retry(
+            deliver_consultation_emails,
+            consultation.pk,
+            consultation.notification_attempts,
         )
 
 
-def run_again_after(consultation, run_after):
+@task
+def deliver_booking_message(message_id):
+    """
+    Send one e-mail about a booking (see notifications.deliver_booking_message),
+    at most once however many times this runs, and not at all once the booking
+    changed since it was queued. Retried like deliver_consultation_emails.
+    """
+    message = (
+        BookingMessage.objects.select_related(
+            "booking__consultation",
+            "booking__consultation_type",
+            "booking__calendar",
+        )
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None:
+        return
+    if message.due_at > timezone.now():
+        run_again_after(deliver_booking_message, message.pk, message.due_at)
+        return
+    delivery = notifications.deliver_booking_message(message)
+    if delivery is notifications.Delivery.CLAIMED_ELSEWHERE:
+        run_again_after(deliver_booking_message, message.pk, message.claim_expires_at())
+    elif delivery is notifications.Delivery.FAILED:
+        schedule_retry(deliver_booking_message, message.pk, message.attempts)
+
+
+def schedule_retry(delivery_task, object_id, attempts):
+    """Run the task again after the delay for the number of failed attempts."""
+    delays = settings.BOOKINGS_NOTIFY_RETRY_DELAYS
+    retries_done = attempts - 1
+    if retries_done < len(delays):
+        run_again_after(
+            delivery_task,
+            object_id,
+            timezone.now() + timedelta(seconds=delays[retries_done]),
+        )
+
+
+def run_again_after(delivery_task, object_id, run_after):
     if default_task_backend.supports_defer:
-        deliver_consultation_emails.using(run_after=run_after).enqueue(consultation.pk)
+        delivery_task.using(run_after=run_after).enqueue(object_id)

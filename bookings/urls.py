@@ -17,4 +17,19 @@ urlpatterns = [
         views.WaitlistThanksView.as_view(),
         name="waitlist_thanks",
     ),
+    path(
+        "consultation/booking/<str:token>/",
+        views.ManageBookingView.as_view(),
+        name="manage",
+    ),
+    path(
+        "consultation/booking/<str:token>/cancel/",
+        views.CancelBookingView.as_view(),
+        name="manage_cancel",
+    ),
+    path(
+        "consultation/booking/<str:token>/move/",
+        views.MoveBookingView.as_view(),
+        name="manage_move",
+    ),
 ]

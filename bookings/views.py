@@ -1,12 +1,16 @@
 import re
 import secrets
+from datetime import date, datetime, timedelta
+from itertools import groupby
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
@@ -15,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from pages.models import Article
 from roswell_site.client_ip import client_address
 
+from .availability import free_slots
 from .forms import (
     FORM_TOKEN_MAX_AGE,
     ConsultationRequestForm,
@@ -22,11 +27,14 @@ from .forms import (
     issue_form_token,
 )
 from .models import (
+    Booking,
     ConsultationRequest,
     ConsultationType,
+    SlotTaken,
     SubmissionCount,
     Treatment,
     WaitlistEntry,
+    local_day,
 )
 
 # The thanks page learns the patient's reference from a signed cookie that only
@@ -215,3 +223,122 @@ class WaitlistView(OfferedTypeMixin, FormView):
 
 class WaitlistThanksView(OfferedTypeMixin, TemplateView):
     template_name = "bookings/waitlist_thanks.html"
+
+
+@method_decorator(never_cache, name="dispatch")
+class BookingFromTokenMixin:
+    """
+    The booking of the manage link in the URL. A link that was tampered with or
+    has expired gets a page that says only that, with a 404.
+    """
+
+    http_method_names = ["get", "head", "options", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.booking = Booking.objects.from_manage_token(kwargs["token"])
+        if self.booking is None:
+            return TemplateResponse(request, "bookings/manage_invalid.html", status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+    def manage_url(self, done=None):
+        url = reverse("bookings:manage", args=[self.kwargs["token"]])
+        return f"{url}?done={done}" if done else url
+
+    def get_context_data(self, **kwargs):
+        kwargs["token"] = self.kwargs["token"]
+        return super().get_context_data(
+            booking=self.booking,
+            can_change=self.booking.can_be_changed_by_patient(),
+            **kwargs,
+        )
+
+
+class ManageBookingView(BookingFromTokenMixin, TemplateView):
+    template_name = "bookings/manage.html"
+    http_method_names = ["get", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        done = self.request.GET.get("done")
+        return super().get_context_data(
+            done=done if done in ("moved", "cancelled") else None, **kwargs
+        )
+
+
+class ChangeBookingMixin(BookingFromTokenMixin):
+    """Until the cut-off only: after it, the manage page gives the phone number."""
+
+    def get(self, request, *args, **kwargs):
+        if not self.booking.can_be_changed_by_patient():
+            return redirect(self.manage_url())
+        return super().get(request, *args, **kwargs)
+
+
+class CancelBookingView(ChangeBookingMixin, TemplateView):
+    template_name = "bookings/manage_cancel.html"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            self.booking.cancel()
+        except ValidationError:
+            return redirect(self.manage_url())
+        return redirect(self.manage_url("cancelled"))
+
+
+class MoveBookingView(ChangeBookingMixin, TemplateView):
+    template_name = "bookings/manage_move.html"
+
+    def get_context_data(self, **kwargs):
+        consultation_type = self.booking.consultation_type
+        today = local_day(timezone.now())
+        slots = free_slots(
+            consultation_type,
+            today,
+            today + timedelta(days=consultation_type.horizon_days),
+            ignoring=self.booking,
+        )
+        times = sorted(
+            {
+                slot.starts_at
+                for slot in slots
+                if slot.starts_at != self.booking.starts_at
+            }
+        )
+        days = {
+            day: list(day_times) for day, day_times in groupby(times, key=local_day)
+        }
+        day = self.chosen_day(days)
+        return super().get_context_data(
+            days=list(days), day=day, times=days.get(day, []), **kwargs
+        )
+
+    def chosen_day(self, days):
+        try:
+            wanted = date.fromisoformat(self.request.GET.get("day", ""))
+        except ValueError:
+            wanted = None
+        return wanted if wanted in days else next(iter(days), None)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            starts_at = datetime.fromisoformat(request.POST.get("starts_at", ""))
+        except ValueError:
+            starts_at = None
+        if starts_at is None or timezone.is_naive(starts_at):
+            return self.refuse("Please choose one of the times shown.", status=400)
+        try:
+            self.booking.move_to(starts_at)
+        except ValidationError as error:
+            if error.code in ("past_cutoff", "not_confirmed"):
+                return redirect(self.manage_url())
+            return self.refuse(error.messages[0], status=400)
+        except SlotTaken as taken:
+            return self.refuse(
+                "That time was just taken. Please choose another.",
+                status=409,
+                nearest=taken.nearest,
+            )
+        return redirect(self.manage_url("moved"))
+
+    def refuse(self, error, status, **context):
+        context = self.get_context_data(error=error, **context)
+        return self.render_to_response(context, status=status)

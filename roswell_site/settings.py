@@ -426,6 +426,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 # default keeps most password-guessing robots away.
 ADMIN_PATH = os.environ.get("DJANGO_ADMIN_PATH", "admin/").strip("/") + "/"
 
+# Patients can move or cancel a booking from their link until this many hours
+# before it starts; after that, the page gives the clinic's phone number.
+BOOKINGS_CHANGE_CUTOFF_HOURS = int(os.environ.get("BOOKINGS_CHANGE_CUTOFF_HOURS", "2"))
+
 # Name, e-mail and phone in the staff notification; treatment and message never.
 BOOKINGS_EMAIL_CONTACT_DETAILS = env_bool("BOOKINGS_EMAIL_CONTACT_DETAILS")
 
@@ -443,6 +447,10 @@ BOOKINGS_NOTIFY_RETRY_DELAYS = [
 
 # Valid requests one client address may send per hour.
 BOOKINGS_RATE_LIMIT_PER_HOUR = int(os.environ.get("BOOKINGS_RATE_LIMIT_PER_HOUR", "5"))
+
+# Hours before a booking that the patient's reminder is sent; bookings made
+# later than that get none.
+BOOKINGS_REMINDER_HOURS = int(os.environ.get("BOOKINGS_REMINDER_HOURS", "24"))
 
 # Requests older than this are deleted by `manage.py purge_consultation_requests`.
 BOOKINGS_RETENTION_DAYS = int(os.environ.get("BOOKINGS_RETENTION_DAYS", "730"))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0006_front_desk_booking_rights'),
+        ('bookings', '0007_booking_messages'),
     ]
 
     operations = [
