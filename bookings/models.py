@@ -1076,6 +1076,7 @@ class Booking(models.Model):
         try:
             with transaction.atomic():
                 self.lock_for_change(by_staff=by_staff, now=now)
+                old_starts_at = self.starts_at
                 self.calendar = free_calendar(
                     self.consultation_type,
                     starts_at,
@@ -1098,6 +1099,7 @@ class Booking(models.Model):
                 self.queue_messages(
                     BookingMessage.Kind.CHANGE, BookingMessage.Kind.STAFF_MOVED, now=now
                 )
+                WaitlistEntry.objects.offer_freed_time(self, old_starts_at, now=now)
         except IntegrityError as error:
             if not is_overlap_refused(error):
                 raise
@@ -1128,6 +1130,7 @@ class Booking(models.Model):
                 BookingMessage.Kind.STAFF_CANCELLED,
                 now=now,
             )
+            WaitlistEntry.objects.offer_freed_time(self, now=now)
 
     def lock_for_change(self, *, by_staff, now):
         """
@@ -1177,8 +1180,11 @@ class Booking(models.Model):
 
 
 class BookingMessageQuerySet(models.QuerySet):
-    def queue(self, booking, kind, due_at=None):
-        """Record an e-mail to send about the booking, and queue its delivery."""
+    def queue(self, booking, kind, due_at=None, **fields):
+        """
+        Record an e-mail to send about the booking, and queue its delivery;
+        `fields` for a waitlist offer: its waitlist_entry and offered_time.
+        """
         from .tasks import deliver_booking_message  # tasks import this module
 
         message = self.create(
@@ -1186,6 +1192,7 @@ class BookingMessageQuerySet(models.QuerySet):
             kind=kind,
             sequence=booking.sequence,
             due_at=due_at or timezone.now(),
+            **fields,
         )
         if due_at is None:
             deliver_booking_message.enqueue(message.pk)
@@ -1214,6 +1221,7 @@ class BookingMessage(models.Model):
         STAFF_BOOKED = "staff_booked", "New booking, to staff"
         STAFF_MOVED = "staff_moved", "New time, to staff"
         STAFF_CANCELLED = "staff_cancelled", "Cancellation, to staff"
+        WAITLIST_OFFER = "waitlist_offer", "Freed time, to a patient on the waitlist"
 
     STAFF_KINDS = frozenset({Kind.STAFF_BOOKED, Kind.STAFF_MOVED, Kind.STAFF_CANCELLED})
 
@@ -1234,6 +1242,19 @@ class BookingMessage(models.Model):
         default=0, help_text="Failed tries so far."
     )
     last_error = models.CharField(max_length=500, blank=True)
+    # A waitlist offer goes to someone other than the booking's patient, about
+    # a time the booking no longer holds once it was moved.
+    waitlist_entry = models.ForeignKey(
+        "WaitlistEntry",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="offers",
+        help_text="For a waitlist offer: the patient on the waitlist it goes to.",
+    )
+    offered_time = models.DateTimeField(
+        null=True, blank=True, help_text="For a waitlist offer: the freed time."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = BookingMessageQuerySet.as_manager()
@@ -1243,8 +1264,27 @@ class BookingMessage(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["booking", "kind", "sequence"],
+                condition=Q(waitlist_entry__isnull=True),
                 name="one_booking_message_per_kind_and_change",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["booking", "sequence", "waitlist_entry"],
+                condition=Q(waitlist_entry__isnull=False),
+                name="one_waitlist_offer_per_entry_and_change",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind="waitlist_offer",
+                    waitlist_entry__isnull=False,
+                    offered_time__isnull=False,
+                )
+                | Q(
+                    ~Q(kind="waitlist_offer"),
+                    waitlist_entry__isnull=True,
+                    offered_time__isnull=True,
+                ),
+                name="booking_message_offer_has_entry_and_time",
+            ),
         ]
 
     def __str__(self):
@@ -1254,11 +1294,20 @@ class BookingMessage(models.Model):
     def is_for_staff(self):
         return self.kind in self.STAFF_KINDS
 
+    @property
+    def is_waitlist_offer(self):
+        return self.kind == self.Kind.WAITLIST_OFFER
+
     def is_out_of_date(self, now=None):
         """
         Whether the booking changed since this was queued (a later message tells
-        of it), or, for a reminder, has started.
+        of it), or, for a reminder, has started; for a waitlist offer, whether
+        patients can no longer book the time it offers (someone booked it).
         """
+        if self.is_waitlist_offer:
+            return not can_be_booked_online(
+                self.booking.consultation_type, self.offered_time, now
+            )
         if self.sequence != self.booking.sequence:
             return True
         now = now or timezone.now()
@@ -1302,6 +1351,19 @@ class BookingMessage(models.Model):
         self.save(update_fields=["attempts", "last_error"])
 
 
+# A salt, not a secret.
+WAITLIST_LEAVE_SALT = "bookings.waitlist.leave"  # noqa: S105
+
+
+def can_be_booked_online(consultation_type, starts_at, now=None):
+    """Whether a patient could book this time of this type on the site now."""
+    from .availability import is_free  # availability imports this module
+
+    return consultation_type.is_offered_online and is_free(
+        consultation_type, None, starts_at, now
+    )
+
+
 class WaitlistEntryQuerySet(models.QuerySet):
     def expired(self, days, today=None):
         """
@@ -1314,6 +1376,16 @@ class WaitlistEntryQuerySet(models.QuerySet):
             | Q(created_at__lt=timezone.now() - timedelta(days=days))
         )
 
+    def from_leave_token(self, token):
+        """The entry of a "leave the waitlist" link; None if tampered with or gone."""
+        try:
+            pk = signing.Signer(salt=WAITLIST_LEAVE_SALT).unsign_object(token)
+        except signing.BadSignature:
+            return None
+        if not isinstance(pk, int):
+            return None
+        return self.filter(pk=pk).first()
+
     def waiting_for(self, consultation_type, day):
         """
         The entries of this type whose days include `day`, in the order they are
@@ -1325,30 +1397,35 @@ class WaitlistEntryQuerySet(models.QuerySet):
             consultation_type=consultation_type, first_day__lte=day, last_day__gte=day
         ).order_by(models.F("offered_at").asc(nulls_first=True), "created_at", "pk")
 
-    def offer_freed_time(self, booking, starts_at=None):
+    def offer_freed_time(self, booking, starts_at=None, *, now=None):
         """
         Offer the time this booking held (for a move, `starts_at`, its old time)
         to the first BOOKINGS_WAITLIST_OFFERS entries waiting for it, if
-        patients can book it; returns those entries. All of them may follow the
-        link; the first to book gets the time (the no-overlap rule decides).
+        patients can book it, and queue their e-mail; returns those entries.
+        All of them may follow the link; the first to book gets the time (the
+        no-overlap rule decides). Called inside the change's transaction.
         """
-        from .availability import is_free  # availability imports this module
-
+        now = now or timezone.now()
         starts_at = starts_at or booking.starts_at
         consultation_type = booking.consultation_type
-        if not consultation_type.is_offered_online or not is_free(
-            consultation_type, booking.calendar, starts_at
-        ):
-            return []
-        day = timezone.localtime(starts_at).date()
         entries = list(
-            self.waiting_for(consultation_type, day)[
+            self.waiting_for(consultation_type, local_day(starts_at))[
                 : settings.BOOKINGS_WAITLIST_OFFERS
             ]
         )
+        # Asked second: most times freed have nobody waiting for them.
+        if not entries or not can_be_booked_online(consultation_type, starts_at, now):
+            return []
         self.filter(pk__in=[entry.pk for entry in entries]).update(
-            offered_at=timezone.now(), offered_for=starts_at
+            offered_at=now, offered_for=starts_at
         )
+        for entry in entries:
+            BookingMessage.objects.queue(
+                booking,
+                BookingMessage.Kind.WAITLIST_OFFER,
+                waitlist_entry=entry,
+                offered_time=starts_at,
+            )
         return entries
 
 
@@ -1397,3 +1474,13 @@ class WaitlistEntry(models.Model):
 
     def __str__(self):
         return f"{self.consultation_type}, {self.first_day} to {self.last_day}"
+
+    def get_leave_url(self):
+        return reverse("bookings:waitlist_leave", args=[self.leave_token()])
+
+    def leave_token(self):
+        """
+        A signed token for the "leave the waitlist" link in each offer: the
+        entry's id only. It lasts as long as the entry.
+        """
+        return signing.Signer(salt=WAITLIST_LEAVE_SALT).sign_object(self.pk)

@@ -18,6 +18,11 @@ urlpatterns = [
         name="waitlist_thanks",
     ),
     path(
+        "consultation/waitlist/<str:token>/leave/",
+        views.LeaveWaitlistView.as_view(),
+        name="waitlist_leave",
+    ),
+    path(
         "consultation/booking/<str:token>/",
         views.ManageBookingView.as_view(),
         name="manage",

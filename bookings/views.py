@@ -226,6 +226,31 @@ class WaitlistThanksView(OfferedTypeMixin, TemplateView):
 
 
 @method_decorator(never_cache, name="dispatch")
+class LeaveWaitlistView(TemplateView):
+    """
+    Leave the waitlist from the link in an offer: a page that asks, and a POST
+    that deletes the entry (mail programs that open links must not do it).
+    """
+
+    template_name = "bookings/waitlist_leave.html"
+    http_method_names = ["get", "head", "options", "post"]
+
+    def dispatch(self, request, *args, token, **kwargs):
+        self.entry = WaitlistEntry.objects.from_leave_token(token)
+        return super().dispatch(request, *args, token=token, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(entry=self.entry, **kwargs)
+        return self.render_to_response(context, status=200 if self.entry else 404)
+
+    def post(self, request, *args, **kwargs):
+        if self.entry is None:
+            return self.get(request, *args, **kwargs)
+        self.entry.delete()
+        return self.render_to_response(self.get_context_data(left=True, **kwargs))
+
+
+@method_decorator(never_cache, name="dispatch")
 class BookingFromTokenMixin:
     """
     The booking of the manage link in the URL. A link that was tampered with or

@@ -3,13 +3,22 @@ import secrets
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core import signing
 from django.core.management import call_command
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import timezone
 
 from bookings.forms import issue_form_token
-from bookings.models import Booking, WaitlistEntry
+from bookings.models import (
+    MANAGE_TOKEN_SALT,
+    Booking,
+    BookingMessage,
+    ConsultationRequest,
+    SlotTaken,
+    WaitlistEntry,
+)
+from tests.bookings.conftest import run_worker
 
 URL = "/consultation/book/in-clinic-consultation/waitlist/"
 EVERY_DAY = [(weekday, "09:00", "17:00") for weekday in range(7)]
@@ -302,6 +311,180 @@ def test_a_moved_booking_offers_its_old_time(in_clinic, make_booking):
     assert offered == [waiting]
     waiting.refresh_from_db()
     assert waiting.offered_for == at_nine(3)
+
+
+# Offers queued by a cancellation or a move
+
+
+def offers():
+    """The waitlist offers queued, as (address, time offered), oldest first."""
+    return [
+        (message.waitlist_entry.email, message.offered_time)
+        for message in BookingMessage.objects.filter(
+            kind=BookingMessage.Kind.WAITLIST_OFFER
+        ).order_by("pk")
+    ]
+
+
+def test_a_patient_cancelling_queues_an_offer_to_the_oldest_waiting_patient(
+    client, in_clinic, make_booking, settings
+):
+    settings.BOOKINGS_WAITLIST_OFFERS = 1
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10), email="new@example.org")
+    make_entry(
+        in_clinic,
+        today,
+        today + timedelta(days=10),
+        days_old=3,
+        email="old@example.org",
+    )
+    booking = make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3))
+
+    client.post(f"{booking.get_manage_url()}cancel/")
+
+    assert offers() == [("old@example.org", at_nine(3))]
+    [message] = BookingMessage.objects.filter(kind=BookingMessage.Kind.WAITLIST_OFFER)
+    assert message.booking == booking
+
+
+def test_a_patient_moving_offers_the_old_time(client, in_clinic, make_booking):
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10), email="wait@example.org")
+    booking = make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3))
+
+    client.post(
+        f"{booking.get_manage_url()}move/", {"starts_at": at_nine(4).isoformat()}
+    )
+
+    booking.refresh_from_db()
+    assert booking.starts_at == at_nine(4)
+    assert offers() == [("wait@example.org", at_nine(3))]
+
+
+def test_a_staff_move_offers_the_old_time(in_clinic, make_booking):
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10), email="wait@example.org")
+    booking = make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3))
+
+    booking.move_to(at_nine(5), by_staff=True)
+
+    assert offers() == [("wait@example.org", at_nine(3))]
+
+
+def test_a_time_patients_cannot_book_is_not_e_mailed(
+    client, in_clinic, make_booking, smtp_server
+):
+    in_clinic.notice_hours = 48
+    in_clinic.save()
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10), email="wait@example.org")
+    tomorrow = make_booking(in_clinic, in_clinic.calendars.get(), at_nine(1))
+
+    response = client.post(f"{tomorrow.get_manage_url()}cancel/")
+    run_worker()
+
+    assert response.status_code == 302
+    assert Booking.objects.get().status == Booking.Status.CANCELLED
+    assert smtp_server.to("maria@example.org")
+    assert smtp_server.to("wait@example.org") == []
+    assert offers() == []
+
+
+@pytest.fixture
+def new_consultation(fibromyalgia):
+    def make(email):
+        return ConsultationRequest(
+            treatment=fibromyalgia,
+            form_token=secrets.token_hex(16),
+            full_name="Sam Waiting",
+            email=email,
+            phone="+17705550199",
+            preferred_contact=ConsultationRequest.ContactMethod.PHONE,
+            consent_at=timezone.now(),
+        )
+
+    return make
+
+
+def test_of_two_patients_offered_a_time_the_second_to_book_it_is_refused(
+    in_clinic, make_booking, new_consultation
+):
+    today = timezone.localdate()
+    for address in ("first@example.org", "second@example.org"):
+        make_entry(in_clinic, today, today + timedelta(days=10), email=address)
+    make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3)).cancel()
+    assert len(offers()) == 2
+
+    Booking.objects.take(new_consultation("second@example.org"), in_clinic, at_nine(3))
+    with pytest.raises(SlotTaken) as taken:
+        Booking.objects.take(
+            new_consultation("first@example.org"), in_clinic, at_nine(3)
+        )
+
+    assert taken.value.nearest
+    assert at_nine(3) not in [slot.starts_at for slot in taken.value.nearest]
+    assert Booking.objects.active().get().consultation.email == "second@example.org"
+
+
+def test_an_offer_is_not_sent_once_its_time_was_booked(
+    in_clinic, make_booking, new_consultation, smtp_server
+):
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10), email="wait@example.org")
+    make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3)).cancel()
+    assert offers() == [("wait@example.org", at_nine(3))]
+
+    Booking.objects.take(new_consultation("quick@example.org"), in_clinic, at_nine(3))
+    run_worker()
+
+    assert smtp_server.to("quick@example.org")
+    assert smtp_server.to("wait@example.org") == []
+    assert not BookingMessage.objects.filter(
+        kind=BookingMessage.Kind.WAITLIST_OFFER, sent_at__isnull=False
+    ).exists()
+
+
+# Leaving
+
+
+def test_the_leave_link_asks_then_deletes_the_entry_and_its_offers(
+    client, in_clinic, make_booking
+):
+    today = timezone.localdate()
+    entry = make_entry(in_clinic, today, today + timedelta(days=10))
+    make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3)).cancel()
+    url = entry.get_leave_url()
+
+    asked = client.get(url)
+    left = client.post(url)
+
+    assert asked.status_code == 200
+    assert "Leave the waitlist?" in asked.text
+    assert entry.email not in asked.text
+    assert WaitlistEntry.objects.exists() is False
+    assert offers() == []
+    assert left.status_code == 200
+    assert "You have left the waitlist" in left.text
+    assert client.get(url).status_code == 404
+
+
+def test_a_tampered_leave_link_deletes_nothing(client, in_clinic):
+    today = timezone.localdate()
+    entry = make_entry(in_clinic, today, today + timedelta(days=10))
+    other = make_entry(in_clinic, today, today + timedelta(days=10))
+    payload, _ = entry.leave_token().split(":", 1)
+    _, signature = other.leave_token().split(":", 1)
+    manage_salt = signing.Signer(salt=MANAGE_TOKEN_SALT).sign_object(entry.pk)
+
+    for token in (f"{payload}:{signature}", manage_salt, payload, "x"):
+        url = f"/consultation/waitlist/{token}/leave/"
+        assert client.get(url).status_code == 404
+        response = client.post(url)
+        assert response.status_code == 404
+        assert "You are not on the waitlist" in response.text
+
+    assert WaitlistEntry.objects.count() == 2
 
 
 # Keeping
