@@ -1,25 +1,28 @@
 import csv
 import logging
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 
+import reversion
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from roswell_site.admin import HistoryAdmin
 
-from .availability import free_slots
+from .availability import days_between, free_slots, local_midnight
 from .models import (
     FREE_MAIL_DOMAINS,
     BlockedSender,
@@ -29,6 +32,7 @@ from .models import (
     ConsultationType,
     ContactAttempt,
     ExtraHours,
+    SlotTaken,
     StaffCalendar,
     Treatment,
     WeeklyHours,
@@ -104,6 +108,30 @@ class NotificationFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BookingFilter(admin.SimpleListFilter):
+    title = "booked or call-back"
+    parameter_name = "booking"
+
+    def lookups(self, request, model_admin):
+        return (("booked", "Booked a time"), ("call_back", "Asked for a call-back"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "booked":
+            return queryset.booked()
+        if self.value() == "call_back":
+            return queryset.call_backs()
+        return queryset
+
+
+def local_time(moment):
+    """A time as staff read it: in the clinic's zone, with the zone named."""
+    return dateformat.format(timezone.localtime(moment), "D j M Y, H:i T")
+
+
+def booking_admin_url(booking):
+    return reverse("admin:bookings_booking_change", args=[booking.pk])
+
+
 class ContactAttemptInline(admin.TabularInline):
     model = ContactAttempt
     extra = 1
@@ -123,6 +151,7 @@ class ConsultationRequestAdmin(HistoryAdmin):
         "treatment",
         "preferred_contact",
         "status",
+        "booked_time",
         "notification_state",
         "attempt_count",
         "created_at",
@@ -131,6 +160,7 @@ class ConsultationRequestAdmin(HistoryAdmin):
     list_display_links = ("reference", "full_name")
     list_filter = (
         "status",
+        BookingFilter,
         "treatment",
         "created_at",
         "is_urgent",
@@ -138,7 +168,9 @@ class ConsultationRequestAdmin(HistoryAdmin):
         "assigned_to",
     )
     search_fields = ("reference", "full_name", "email", "phone")
-    readonly_fields = PATIENT_FIELDS + NOTIFICATION_FIELDS + ("is_urgent",)
+    readonly_fields = (
+        PATIENT_FIELDS + NOTIFICATION_FIELDS + ("is_urgent", "booking_summary")
+    )
     fieldsets = (
         (
             "Call-back",
@@ -163,9 +195,16 @@ class ConsultationRequestAdmin(HistoryAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("treatment")
+            .select_related(
+                "treatment", "booking__calendar", "booking__consultation_type"
+            )
             .annotate(attempt_total=Count("contact_attempts"))
         )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and hasattr(obj, "booking"):
+            return (("Booking", {"fields": ("booking_summary",)}), *self.fieldsets)
+        return self.fieldsets
 
     def has_add_permission(self, request):
         return False
@@ -200,6 +239,28 @@ class ConsultationRequestAdmin(HistoryAdmin):
     @admin.display(description="urgent", boolean=True, ordering="is_urgent")
     def urgent_flag(self, obj):
         return obj.is_urgent
+
+    @admin.display(description="booked time", ordering="booking__starts_at")
+    def booked_time(self, obj):
+        if not hasattr(obj, "booking"):
+            return "–"
+        booking = obj.booking
+        text = f"{local_time(booking.starts_at)}, {booking.calendar}"
+        if booking.status != Booking.Status.CONFIRMED:
+            text = f"{text} ({booking.get_status_display()})"
+        return text
+
+    @admin.display(description="booking")
+    def booking_summary(self, obj):
+        booking = obj.booking
+        return format_html(
+            '{}, {}, with {}: {}. <a href="{}">See the booking</a>',
+            booking.consultation_type,
+            local_time(booking.starts_at),
+            booking.calendar,
+            booking.get_status_display(),
+            booking_admin_url(booking),
+        )
 
     @admin.display(description="staff e-mail")
     def notification_state(self, obj):
@@ -346,6 +407,16 @@ class BlockedSenderAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+def slots_by_day(slots):
+    """[(day, [slot, ...]), ...] for sorted slots, by local day."""
+    return [
+        (day, list(day_slots))
+        for day, day_slots in groupby(
+            slots, key=lambda slot: timezone.localtime(slot.starts_at).date()
+        )
+    ]
+
+
 def free_times_url(consultation_type, calendar=None):
     url = reverse(
         "admin:bookings_consultationtype_free_times", args=[consultation_type.pk]
@@ -422,12 +493,7 @@ class ConsultationTypeAdmin(admin.ModelAdmin):
             today + timedelta(days=PREVIEW_DAYS - 1),
             calendar=calendar,
         )
-        days = [
-            (day, list(day_slots))
-            for day, day_slots in groupby(
-                slots, key=lambda slot: timezone.localtime(slot.starts_at).date()
-            )
-        ]
+        days = slots_by_day(slots)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Free times: {consultation_type}",
@@ -464,11 +530,12 @@ class StaffCalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "staff_member", "is_active", "types_taken")
     list_filter = ("is_active",)
     fields = ("name", "staff_member", "consultation_types", "is_active", "free_times")
-    readonly_fields = ("free_times",)
+    readonly_fields = ("free_times", "feed_address")
     formfield_overrides = {
         models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}
     }
     inlines = (WeeklyHoursInline, ExtraHoursInline)
+    actions = ("renew_feed_address",)
 
     def get_queryset(self, request):
         return (
@@ -476,6 +543,41 @@ class StaffCalendarAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .select_related("staff_member")
             .prefetch_related("consultation_types")
+        )
+
+    def get_fields(self, request, obj=None):
+        # The address shows the bookings: only for staff who may see them.
+        if obj is not None and request.user.has_perm("bookings.view_booking"):
+            return (*self.fields, "feed_address")
+        return self.fields
+
+    @admin.display(description="calendar feed address")
+    def feed_address(self, obj):
+        return format_html(
+            "<code>{}</code><br>Add it in Google Calendar (“From URL”) or Outlook "
+            "(“Subscribe from web”) to see this calendar's bookings: reference, "
+            "type and time, no names. Anyone who has the address can see them: "
+            "if it was shared by mistake, renew it from the list of calendars.",
+            obj.get_feed_url(),
+        )
+
+    @admin.action(
+        description="Renew the feed address (the old one stops working at once)",
+        permissions=["change"],
+    )
+    def renew_feed_address(self, request, queryset):
+        for calendar in queryset:
+            calendar.renew_feed_token()
+            logger.info(
+                "Feed address of calendar %s renewed by user %s",
+                calendar.pk,
+                request.user.pk,
+            )
+        self.message_user(
+            request,
+            f"New feed address for {len(queryset)} calendar(s): copy it from the "
+            "calendar's page into the calendar program again.",
+            messages.SUCCESS,
         )
 
     @admin.display(description="consultations it takes")
@@ -506,15 +608,81 @@ class ClosedDatesAdmin(admin.ModelAdmin):
         return obj.calendar or "Whole clinic"
 
 
+# A chosen day stays this far from the ends of the calendar, so that the
+# previous and next links and the day's local midnights can be computed.
+SCHEDULE_MARGIN = timedelta(days=14)
+
+
+def chosen_day(request):
+    """The day in ?date=YYYY-MM-DD, today without one; 404 for anything else."""
+    if "date" not in request.GET:
+        return timezone.localdate()
+    try:
+        day = date.fromisoformat(request.GET["date"])
+    except ValueError:
+        raise Http404 from None
+    if not date.min + SCHEDULE_MARGIN < day < date.max - SCHEDULE_MARGIN:
+        raise Http404
+    return day
+
+
+def chosen_time(request):
+    """The aware time in the form's starts_at, None when missing or forged."""
+    try:
+        starts_at = datetime.fromisoformat(request.POST.get("starts_at", ""))
+    except ValueError:
+        return None
+    return starts_at if timezone.is_aware(starts_at) else None
+
+
+def chosen_calendar(request):
+    """The calendar in ?calendar=, None for all of them; 404 for an unknown one."""
+    calendar_id = request.GET.get("calendar")
+    if calendar_id is None:
+        return None
+    calendar = StaffCalendar.objects.filter(
+        pk=int(calendar_id) if calendar_id.isdigit() else None
+    ).first()
+    if calendar is None:
+        raise Http404
+    return calendar
+
+
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
-    """Read-only until staff can move bookings through the rule that takes a time."""
+class BookingAdmin(HistoryAdmin):
+    """
+    Bookings are read-only in the form: their time changes only through the
+    rule that takes a time (move, cancel, outcome below), never by editing
+    fields or reverting a version, which would skip the overlap checks.
+    """
 
     list_display = ("starts_at", "consultation_type", "calendar", "status", "reference")
     list_filter = ("status", "calendar", "consultation_type")
     date_hierarchy = "starts_at"
     list_select_related = ("consultation", "consultation_type", "calendar")
     search_fields = ("consultation__reference",)
+    change_list_template = "admin/bookings/booking/change_list.html"
+    change_form_template = "admin/bookings/booking/change_form.html"
+
+    def get_urls(self):
+        views = (
+            ("day/", self.day_view, "day"),
+            ("week/", self.week_view, "week"),
+            ("<path:object_id>/move/", self.move_view, "move"),
+            ("<path:object_id>/cancel/", self.cancel_view, "cancel"),
+            ("<path:object_id>/outcome/", self.outcome_view, "outcome"),
+        )
+        return [
+            *(
+                path(
+                    route,
+                    self.admin_site.admin_view(view),
+                    name=f"bookings_booking_{name}",
+                )
+                for route, view, name in views
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="reference", ordering="consultation__reference")
     def reference(self, obj):
@@ -528,3 +696,205 @@ class BookingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_rebook_permission(self, request):
+        """The right to move, cancel or record the outcome of bookings."""
+        return request.user.has_perm("bookings.change_booking")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "has_rebook_permission": self.has_rebook_permission(request),
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def booking_to_change(self, request, object_id):
+        if not self.has_rebook_permission(request):
+            raise PermissionDenied
+        booking = self.get_object(request, unquote(object_id))
+        if booking is None:
+            raise Http404
+        return booking
+
+    def booking_page(self, request, booking, template, title, **context):
+        return TemplateResponse(
+            request,
+            f"admin/bookings/booking/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "opts": self.opts,
+                "original": booking,
+                "time_zone": settings.TIME_ZONE,
+                **context,
+            },
+        )
+
+    def changed(self, request, comment, action, *args, **kwargs):
+        """Run action(*args) as one revision of the booking's history, by this user."""
+        try:
+            with self.create_revision(request):
+                reversion.set_comment(comment)
+                action(*args, **kwargs)
+        except SlotTaken as taken:
+            nearest = ", ".join(local_time(slot.starts_at) for slot in taken.nearest)
+            message = "That time was just taken."
+            if nearest:
+                message = f"{message} The nearest free times: {nearest}."
+            self.message_user(request, message, messages.ERROR)
+            return False
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return False
+        self.message_user(request, comment, messages.SUCCESS)
+        return True
+
+    def move_view(self, request, object_id):
+        """Move a booking to another free time of its calendar and type."""
+        booking = self.booking_to_change(request, object_id)
+        if request.method == "POST":
+            starts_at = chosen_time(request)
+            if starts_at is None:
+                self.message_user(request, "Please choose a time.", messages.ERROR)
+            elif self.changed(
+                request,
+                f"Moved to {local_time(starts_at)}; the patient is told by e-mail.",
+                booking.move_to,
+                starts_at,
+                by_staff=True,
+            ):
+                return redirect(booking_admin_url(booking))
+        today = timezone.localdate()
+        slots = free_slots(
+            booking.consultation_type,
+            today,
+            today + timedelta(days=PREVIEW_DAYS - 1),
+            calendar=booking.calendar,
+            by_staff=True,
+            ignoring=booking,
+        )
+        return self.booking_page(
+            request,
+            booking,
+            "move.html",
+            f"Move {booking.consultation.reference} to another time",
+            days=slots_by_day(slots),
+            preview_days=PREVIEW_DAYS,
+        )
+
+    def cancel_view(self, request, object_id):
+        booking = self.booking_to_change(request, object_id)
+        if request.method == "POST" and self.changed(
+            request,
+            "Cancelled; the patient is told by e-mail.",
+            booking.cancel,
+            by_staff=True,
+        ):
+            return redirect(booking_admin_url(booking))
+        return self.booking_page(
+            request,
+            booking,
+            "cancel.html",
+            f"Cancel {booking.consultation.reference}",
+        )
+
+    def outcome_view(self, request, object_id):
+        """Record whether the patient came."""
+        booking = self.booking_to_change(request, object_id)
+        outcomes = {
+            status: label
+            for status, label in Booking.Status.choices
+            if status in (Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+        }
+        if request.method == "POST":
+            status = request.POST.get("status")
+            if status not in outcomes:
+                return HttpResponseBadRequest("Not an outcome.")
+            if self.changed(
+                request,
+                f"Marked: {outcomes[status]}.",
+                booking.set_outcome,
+                status,
+            ):
+                return redirect(booking_admin_url(booking))
+        return self.booking_page(
+            request,
+            booking,
+            "outcome.html",
+            f"Did the patient of {booking.consultation.reference} come?",
+            outcomes=outcomes.items(),
+        )
+
+    def day_view(self, request):
+        """One day's bookings, for one calendar or all of them."""
+        day = chosen_day(request)
+        return self.schedule_view(request, "day", day, day, timedelta(days=1))
+
+    def week_view(self, request):
+        """The bookings of the week (Monday to Sunday) around a day, a list per day."""
+        day = chosen_day(request)
+        monday = day - timedelta(days=day.weekday())
+        return self.schedule_view(
+            request, "week", monday, monday + timedelta(days=6), timedelta(days=7)
+        )
+
+    def schedule_view(self, request, period, first_day, last_day, step):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        calendar = chosen_calendar(request)
+        zone = timezone.get_default_timezone()
+        bookings = (
+            Booking.objects.active()
+            .filter(
+                starts_at__gte=local_midnight(first_day, zone),
+                starts_at__lt=local_midnight(last_day + timedelta(days=1), zone),
+            )
+            .select_related("consultation", "consultation_type", "calendar")
+            .order_by("starts_at", "calendar__name")
+        )
+        if calendar:
+            bookings = bookings.filter(calendar=calendar)
+        by_day = {
+            day: list(day_bookings)
+            for day, day_bookings in groupby(
+                bookings,
+                key=lambda booking: timezone.localtime(booking.starts_at).date(),
+            )
+        }
+
+        def schedule_url(view, day, chosen=calendar):
+            query = {"date": day.isoformat()}
+            if chosen:
+                query["calendar"] = chosen.pk
+            url = reverse(f"admin:bookings_booking_{view}")
+            return f"{url}?{urlencode(query)}"
+
+        if period == "day":
+            title = f"Bookings on {dateformat.format(first_day, 'l j F Y')}"
+        else:
+            title = f"Bookings in the week of {dateformat.format(first_day, 'j F Y')}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "period": period,
+            "day": first_day,
+            "days": [
+                (day, by_day.get(day, [])) for day in days_between(first_day, last_day)
+            ],
+            "calendar": calendar,
+            "calendars": [
+                (each, schedule_url(period, first_day, each), each == calendar)
+                for each in StaffCalendar.objects.all()
+            ],
+            "all_calendars_url": schedule_url(period, first_day, None),
+            "previous_url": schedule_url(period, first_day - step),
+            "next_url": schedule_url(period, first_day + step),
+            "today_url": schedule_url(period, timezone.localdate()),
+            "day_url": schedule_url("day", first_day),
+            "week_url": schedule_url("week", first_day),
+            "time_zone": settings.TIME_ZONE,
+        }
+        return TemplateResponse(
+            request, "admin/bookings/booking/schedule.html", context
+        )

@@ -148,6 +148,14 @@ class ConsultationRequestQuerySet(models.QuerySet):
     def not_anonymised(self):
         return self.exclude(full_name=ANONYMISED_DETAILS["full_name"])
 
+    def booked(self):
+        """Requests that came with a time: those with a booking, cancelled or not."""
+        return self.filter(booking__isnull=False)
+
+    def call_backs(self):
+        """Requests that asked to be called back, without a time."""
+        return self.filter(booking__isnull=True)
+
     def delete_with_history(self):
         """
         Delete these requests and their contact attempts, with the copies of them
@@ -646,6 +654,10 @@ class ConsultationType(models.Model):
         return timedelta(minutes=self.buffer_minutes)
 
 
+def new_feed_token():
+    return secrets.token_urlsafe(32)
+
+
 class StaffCalendarQuerySet(models.QuerySet):
     def taking(self, consultation_type):
         """Active calendars that take this type of consultation."""
@@ -680,6 +692,13 @@ class StaffCalendar(models.Model):
         default=True,
         help_text="Untick to stop offering its times; its bookings stay.",
     )
+    feed_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_feed_token,
+        editable=False,
+        help_text="The secret part of the calendar feed's address.",
+    )
 
     objects = StaffCalendarQuerySet.as_manager()
 
@@ -689,6 +708,16 @@ class StaffCalendar(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_feed_url(self):
+        """The feed's full address, for a calendar program to subscribe to."""
+        path = reverse("bookings:calendar_feed", args=[self.feed_token])
+        return f"{settings.SITE_URL}{path}"
+
+    def renew_feed_token(self):
+        """Give the feed a new address; the old one stops working at once."""
+        self.feed_token = new_feed_token()
+        self.save(update_fields=["feed_token"])
 
 
 class TimePeriod(models.Model):

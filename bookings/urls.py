@@ -37,4 +37,9 @@ urlpatterns = [
         views.MoveBookingView.as_view(),
         name="manage_move",
     ),
+    path(
+        "calendars/<str:token>.ics",
+        views.CalendarFeedView.as_view(),
+        name="calendar_feed",
+    ),
 ]

@@ -6,7 +6,7 @@ from itertools import groupby
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView, TemplateView, View
 
 from pages.models import Article
 from roswell_site.client_ip import client_address
 
 from .availability import free_slots
+from .calendar_files import calendar_feed
 from .forms import (
     FORM_TOKEN_MAX_AGE,
     ConsultationRequestForm,
@@ -31,6 +32,7 @@ from .models import (
     ConsultationRequest,
     ConsultationType,
     SlotTaken,
+    StaffCalendar,
     SubmissionCount,
     Treatment,
     WaitlistEntry,
@@ -367,3 +369,31 @@ class MoveBookingView(ChangeBookingMixin, TemplateView):
     def refuse(self, error, status, **context):
         context = self.get_context_data(error=error, **context)
         return self.render_to_response(context, status=status)
+
+
+# Calendar programs show the recent past too; older bookings are left out.
+FEED_DAYS_BACK = 30
+
+
+# The address's secret token is the feed's only credential: no cache may keep
+# or share what it returns.
+@method_decorator(never_cache, name="dispatch")
+class CalendarFeedView(View):
+    """A calendar's bookings as an .ics subscription: reference, type and time."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request, token):
+        calendar = get_object_or_404(StaffCalendar, feed_token=token)
+        bookings = (
+            Booking.objects.active()
+            .filter(
+                calendar=calendar,
+                starts_at__gte=timezone.now() - timedelta(days=FEED_DAYS_BACK),
+            )
+            .select_related("consultation", "consultation_type")
+        )
+        return HttpResponse(
+            calendar_feed(calendar, bookings),
+            content_type="text/calendar; charset=utf-8",
+        )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0007_booking_messages'),
+        ('bookings', '0008_calendar_feed_token'),
     ]
 
     operations = [
