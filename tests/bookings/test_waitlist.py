@@ -3,6 +3,7 @@ import secrets
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.core import signing
 from django.core.management import call_command
 from django.template import Context, Template
@@ -362,14 +363,32 @@ def test_a_patient_moving_offers_the_old_time(client, in_clinic, make_booking):
     assert offers() == [("wait@example.org", at_nine(3))]
 
 
-def test_a_staff_move_offers_the_old_time(in_clinic, make_booking):
+def test_staff_moving_or_cancelling_in_the_admin_offer_the_freed_time(
+    client, in_clinic, make_booking
+):
     today = timezone.localdate()
     make_entry(in_clinic, today, today + timedelta(days=10), email="wait@example.org")
-    booking = make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3))
+    calendar = in_clinic.calendars.get()
+    moved = make_booking(in_clinic, calendar, at_nine(3))
+    cancelled = make_booking(in_clinic, calendar, at_nine(4))
+    staff = User.objects.create_user("frontdesk", password="a long test password 1")
+    staff.is_staff = True
+    staff.save()
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_booking", "change_booking"])
+    )
+    client.force_login(staff)
 
-    booking.move_to(at_nine(5), by_staff=True)
+    client.post(
+        f"/admin/bookings/booking/{moved.pk}/move/",
+        {"starts_at": at_nine(5).isoformat()},
+    )
+    client.post(f"/admin/bookings/booking/{cancelled.pk}/cancel/")
 
-    assert offers() == [("wait@example.org", at_nine(3))]
+    assert offers() == [
+        ("wait@example.org", at_nine(3)),
+        ("wait@example.org", at_nine(4)),
+    ]
 
 
 def test_a_time_patients_cannot_book_is_not_e_mailed(
