@@ -4,15 +4,19 @@ environment:
 
     python bench/helper.py seed             200 generated articles (once)
     python bench/helper.py bookings         500 upcoming bookings, made afresh
+    python bench/helper.py times SLUG N OUT  N free times of a type, spread out
+    python bench/helper.py booked SLUG TIMES  bookings at those times, as JSON
     python bench/helper.py baseline URL OUT  the page at URL, rendered, saved to OUT
     python bench/helper.py tokens N OUT      N one-time form tokens, one a line
     python bench/helper.py treatment         the id of a treatment the form offers
     python bench/helper.py requests          how many valid consultation requests exist
 """
 
+import json
 import os
 import sys
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import django
@@ -30,7 +34,9 @@ from bookings.models import (  # noqa: E402
     Booking,
     ConsultationRequest,
     ConsultationType,
+    StaffCalendar,
     Treatment,
+    WeeklyHours,
 )
 from pages.models import Article, Topic  # noqa: E402
 
@@ -39,6 +45,9 @@ BOOKED_TYPE = "free-phone-consultation"
 BOOKINGS = 500
 BOOKING_DAYS = 30
 BENCH_BOOKING = "bench-booking-"
+# The booking POSTs need a free time each, thousands of them: a type of its own,
+# 5 minutes long, in a calendar open all day every day, 60 days ahead (17,000).
+POSTED_TYPE = "bench-booking-post"
 PARAGRAPH = (
     "<p>Fibromyalgia brings widespread pain, tiredness and poor sleep. This "
     "paragraph stands in for the clinic's writing, at the length of a real "
@@ -74,9 +83,13 @@ def bookings():
     """
     BOOKINGS bookings of the starter phone consultation spread over the next
     BOOKING_DAYS days, replacing those of an earlier run (their days have moved
-    on), so the booking pages work on a calendar that is mostly full.
+    on), so the booking pages work on a calendar that is mostly full; and the
+    type the booking POSTs book.
     """
-    ConsultationRequest.objects.filter(form_token__startswith=BENCH_BOOKING).delete()
+    # Those of an earlier run, the storm's and the booking POSTs' included.
+    ConsultationRequest.objects.filter(
+        booking__consultation_type__slug__in=[BOOKED_TYPE, POSTED_TYPE]
+    ).delete()
     consultation_type = ConsultationType.objects.get(slug=BOOKED_TYPE)
     today = timezone.localdate()
     slots = free_slots(
@@ -116,6 +129,68 @@ def bookings():
         free_slots(consultation_type, today, today + timedelta(days=BOOKING_DAYS - 1))
     )
     print(BOOKINGS, "bookings over", BOOKING_DAYS, "days,", left, "times left free")
+    posted, _ = ConsultationType.objects.update_or_create(
+        slug=POSTED_TYPE,
+        defaults={
+            "name": "Benchmark booking",
+            "duration_minutes": 5,
+            "buffer_minutes": 0,
+            "notice_hours": 0,
+            "horizon_days": 2 * BOOKING_DAYS,
+            "location": ConsultationType.Location.PHONE,
+            "is_offered_online": True,
+        },
+    )
+    calendar, _ = StaffCalendar.objects.get_or_create(name="Benchmark calendar")
+    calendar.consultation_types.set([posted])
+    calendar.weekly_hours.all().delete()
+    calendar.weekly_hours.bulk_create(
+        WeeklyHours(calendar=calendar, weekday=weekday, starts="00:00", ends="23:59")
+        for weekday in range(7)
+    )
+
+
+def times(slug, count, out):
+    """
+    `count` free times of the type as the booking URL writes them, taken evenly
+    from all its free times, or exit if it has fewer.
+    """
+    consultation_type = ConsultationType.objects.get(slug=slug)
+    today = timezone.localdate()
+    last_day = today + timedelta(days=consultation_type.horizon_days)
+    starts = sorted(
+        {slot.starts_at for slot in free_slots(consultation_type, today, last_day)}
+    )
+    if len(starts) < count:
+        sys.exit(f"Only {len(starts)} free times of {slug} for {count} bookings")
+    chosen = [starts[n * len(starts) // count] for n in range(count)]
+    Path(out).write_text(
+        "".join(f"{starts_at.astimezone(UTC):%Y%m%dT%H%MZ}\n" for starts_at in chosen)
+    )
+
+
+def booked(slug, times_file):
+    """
+    The active bookings of the type at the times in the file, and how many
+    more than one a calendar holds at one time (which must never happen).
+    """
+    starts = [
+        datetime.strptime(line, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+        for line in Path(times_file).read_text().split()
+    ]
+    per_time = Counter(
+        Booking.objects.active()
+        .filter(consultation_type__slug=slug, starts_at__in=starts)
+        .values_list("calendar", "starts_at")
+    )
+    print(
+        json.dumps(
+            {
+                "bookings": sum(per_time.values()),
+                "duplicates": sum(count - 1 for count in per_time.values()),
+            }
+        )
+    )
 
 
 def baseline(url, out):
@@ -144,6 +219,8 @@ if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
     if command == "tokens":
         tokens(int(arguments[0]), arguments[1])
+    elif command == "times":
+        times(arguments[0], int(arguments[1]), arguments[2])
     else:
         {
             "seed": seed,
@@ -151,4 +228,5 @@ if __name__ == "__main__":
             "baseline": baseline,
             "treatment": treatment,
             "requests": requests,
+            "booked": booked,
         }[command](*arguments)
