@@ -13,12 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from .models import (
     RISK_PATTERN,
     BlockedSender,
     ConsultationRequest,
+    ConsultationType,
     Treatment,
     WaitlistEntry,
     suggests_risk,
@@ -81,10 +83,12 @@ def mark_required(fields):
 class PublicSubmissionForm(forms.Form):
     """
     What every form patients send shares: a signed one-time token (form_token,
-    saved by the subclass as the record's unique token_id), a honeypot field,
-    and the checks that make a submission spam. Each needs an `email` field.
+    saved by the subclass as the record's unique token), a honeypot field, the
+    checks that make a submission spam, the patient's consent and the form's
+    crispy-forms layout. Each needs an `email` field.
     """
 
+    consent = forms.BooleanField()
     # A field people never see; bots that fill in every field reveal themselves.
     website = forms.CharField(
         required=False,
@@ -97,8 +101,9 @@ class PublicSubmissionForm(forms.Form):
         self.browser_key = browser_key
         super().__init__(*args, **kwargs)
 
-    def form_helper(self):
-        """Crispy's layout: the fields people see, then the honeypot and token."""
+    @cached_property
+    def helper(self):
+        """The crispy-forms layout of the fields this form ended up with."""
         helper = FormHelper()
         helper.form_tag = False
         helper.disable_csrf = True
@@ -144,34 +149,18 @@ class PublicSubmissionForm(forms.Form):
         return ""
 
 
-class ConsultationRequestForm(PublicSubmissionForm, forms.ModelForm):
-    preferred_days = forms.MultipleChoiceField(
-        label="Preferred days for a call back",
-        choices=ConsultationRequest.Weekday,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text="Leave all unticked if any weekday suits you.",
-    )
-    consent = forms.BooleanField(
-        error_messages={
-            "required": "Please tick this box so that we may contact you about "
-            "your request."
-        },
-    )
+class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
+    """
+    What every consultation asks of the patient, with its cleaning: shared by
+    the call-back request and the booking.
+    """
+
+    # What the patient is agreeing to be contacted about.
+    subject = "request"
 
     class Meta:
         model = ConsultationRequest
-        fields = (
-            "full_name",
-            "email",
-            "phone",
-            "preferred_contact",
-            "treatment",
-            "preferred_days",
-            "preferred_time",
-            "message",
-            "heard_about",
-        )
+        fields = ("full_name", "email", "phone", "treatment", "message")
         labels = {
             "full_name": "Full name",
             "email": "E-mail address",
@@ -236,6 +225,63 @@ class ConsultationRequestForm(PublicSubmissionForm, forms.ModelForm):
         super().__init__(data, *args, **kwargs)
         self.fields["treatment"].queryset = Treatment.objects.filter(is_active=True)
         self.fields["treatment"].empty_label = "Please choose"
+        self.fields["phone"].widget.input_type = "tel"
+        self.fields["phone"].widget.attrs["autocomplete"] = "tel"
+        # site.js shows the crisis guidance as soon as the message matches.
+        self.fields["message"].widget.attrs["data-risk-pattern"] = RISK_PATTERN.pattern
+        privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
+        self.fields["consent"].label = format_html(
+            "I agree that {} may contact me about this {}, as described in the "
+            '<a href="{}">privacy policy</a>.',
+            "Roswell Infusions",
+            self.subject,
+            privacy_url,
+        )
+        self.fields["consent"].error_messages["required"] = (
+            "Please tick this box so that we may contact you about your "
+            f"{self.subject}."
+        )
+        mark_required(self.fields)
+
+    @property
+    def message_suggests_risk(self):
+        return self.is_bound and suggests_risk(self.data.get("message", ""))
+
+    def unsaved_consultation(self):
+        """The patient's consultation, not yet saved, with its token and consent."""
+        consultation = super().save(commit=False)
+        consultation.form_token = self.token_id
+        consultation.consent_at = timezone.now()
+        consultation.spam_reason = self.spam_reason()
+        return consultation
+
+
+class ConsultationRequestForm(PatientDetailsForm):
+    """A request to be called back, with the patient's preferred days and time."""
+
+    preferred_days = forms.MultipleChoiceField(
+        label="Preferred days for a call back",
+        choices=ConsultationRequest.Weekday,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave all unticked if any weekday suits you.",
+    )
+
+    class Meta(PatientDetailsForm.Meta):
+        fields = (
+            "full_name",
+            "email",
+            "phone",
+            "preferred_contact",
+            "treatment",
+            "preferred_days",
+            "preferred_time",
+            "message",
+            "heard_about",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.fields["preferred_time"].choices = ConsultationRequest.TimeOfDay.choices
         self.fields["heard_about"].choices = [("", "Prefer not to say")] + list(
             ConsultationRequest.HeardAbout.choices
@@ -243,32 +289,39 @@ class ConsultationRequestForm(PublicSubmissionForm, forms.ModelForm):
         self.fields[
             "preferred_contact"
         ].choices = ConsultationRequest.ContactMethod.choices
-        self.fields["phone"].widget.input_type = "tel"
-        self.fields["phone"].widget.attrs["autocomplete"] = "tel"
-        # site.js shows the crisis guidance as soon as the message matches.
-        self.fields["message"].widget.attrs["data-risk-pattern"] = RISK_PATTERN.pattern
-        privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
-        self.fields["consent"].label = format_html(
-            "I agree that {} may contact me about this request, as described in the "
-            '<a href="{}">privacy policy</a>.',
-            "Roswell Infusions",
-            privacy_url,
-        )
-        mark_required(self.fields)
-        self.helper = self.form_helper()
-
-    @property
-    def message_suggests_risk(self):
-        return self.is_bound and suggests_risk(self.data.get("message", ""))
 
     def save(self):
         """Submit the request (see ConsultationRequest.submit)."""
-        consultation = super().save(commit=False)
-        consultation.form_token = self.token_id
-        consultation.consent_at = timezone.now()
-        consultation.spam_reason = self.spam_reason()
+        consultation = self.unsaved_consultation()
         consultation.submit()
         return consultation
+
+
+class BookingForm(PatientDetailsForm):
+    """The patient's details for a booked time: the request's, less the call back."""
+
+    subject = "booking"
+
+    class Meta(PatientDetailsForm.Meta):
+        fields = (
+            "full_name",
+            "email",
+            "phone",
+            "preferred_contact",
+            "treatment",
+            "message",
+        )
+
+    def __init__(self, *args, consultation_type, **kwargs):
+        super().__init__(*args, **kwargs)
+        if consultation_type.location == ConsultationType.Location.PHONE:
+            # The consultation is a phone call: that is how we will be in touch.
+            del self.fields["preferred_contact"]
+            self.instance.preferred_contact = ConsultationRequest.ContactMethod.PHONE
+        else:
+            self.fields[
+                "preferred_contact"
+            ].choices = ConsultationRequest.ContactMethod.choices
 
 
 class WaitlistForm(PublicSubmissionForm, forms.ModelForm):
@@ -338,7 +391,6 @@ class WaitlistForm(PublicSubmissionForm, forms.ModelForm):
             privacy_url,
         )
         mark_required(self.fields)
-        self.helper = self.form_helper()
 
     def clean_first_day(self):
         first_day = self.cleaned_data["first_day"]

@@ -578,6 +578,14 @@ def client_digest(address):
     return digest.hexdigest()[:32]
 
 
+class ConsultationTypeQuerySet(models.QuerySet):
+    def offered_online(self):
+        """Types patients can book on the website: offered, and a calendar takes it."""
+        return self.filter(is_offered_online=True).filter(
+            Exists(StaffCalendar.objects.taking(OuterRef("pk")))
+        )
+
+
 class ConsultationType(models.Model):
     """A kind of consultation patients can book, such as a free phone call."""
 
@@ -632,6 +640,8 @@ class ConsultationType(models.Model):
     order = models.PositiveSmallIntegerField(
         default=0, help_text="Smaller numbers come first in the list patients see."
     )
+
+    objects = ConsultationTypeQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "name"]

@@ -247,7 +247,7 @@ def send_waitlist_offer(message):
     consultation_type = message.booking.consultation_type
     clinic = ClinicDetails.load()
     book_url = reverse(
-        "bookings:book_details",
+        "bookings:book_time",
         kwargs={"slug": consultation_type.slug, "starts_at": message.offered_time},
     )
     context = {

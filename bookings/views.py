@@ -1,7 +1,9 @@
 import re
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
+from typing import NamedTuple
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,15 +16,16 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
-from django.views.generic import FormView, TemplateView, View
+from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
 from pages.models import Article
 from roswell_site.client_ip import client_address
 
-from .availability import free_slots
+from .availability import days_between, free_slots, nearest_free_slots
 from .calendar_files import calendar_feed
 from .forms import (
     FORM_TOKEN_MAX_AGE,
+    BookingForm,
     ConsultationRequestForm,
     WaitlistForm,
     issue_form_token,
@@ -44,15 +47,56 @@ from .models import (
 # request, and the patient's later page views stay cacheable (pages/caching.py).
 THANKS_COOKIE = "bookings_thanks"
 THANKS_SALT = "bookings.thanks"
+# The booking's confirmation page, likewise.
+BOOKED_COOKIE = "bookings_booked"
+BOOKED_SALT = "bookings.booked"
 # A random key for the browser that was handed the form: a form sent again is
 # thanked only there (see issue_form_token), so nobody else who has its token
 # sees that patient's reference or crisis guidance.
 BROWSER_COOKIE = "bookings_browser"
 BROWSER_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
+JUST_TAKEN = (
+    "That time was just taken. Your details are kept: please choose one of the "
+    "nearest free times below."
+)
+NOT_FREE = "That time is not free"
 SENT_BEFORE = (
     "This form was sent before. If it was you, we have your request and will be "
     "in touch. To send another, please check your details below and send them."
 )
+
+
+# What an article's call-to-action adds to the booking pages' links.
+ARTICLE_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+
+
+def redirect_with_reference(url, cookie, salt, consultation):
+    """
+    Redirect to url with the consultation's reference in a signed cookie that
+    only that page receives. The reference only: nothing about the patient's
+    health (the urgent flag included) is written to their browser.
+    """
+    response = HttpResponseRedirect(url)
+    response.set_signed_cookie(
+        cookie,
+        consultation.reference,
+        salt=salt,
+        max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
+        path=url,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def reference_from_cookie(request, cookie, salt):
+    return request.get_signed_cookie(
+        cookie,
+        default=None,
+        salt=salt,
+        max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
+    )
 
 
 def over_rate_limit(request):
@@ -60,13 +104,26 @@ def over_rate_limit(request):
     return SubmissionCount.objects.over_limit(client_address(request))
 
 
-# Each form carries its own one-time token, and the thanks page a patient's
-# reference: neither may be kept by a browser or proxy cache.
-@method_decorator(never_cache, name="dispatch")
-class ConsultationRequestView(FormView):
-    template_name = "bookings/request_form.html"
-    form_class = ConsultationRequestForm
-    http_method_names = ["get", "head", "options", "post"]
+def article_slug(request):
+    """The slug of the article the patient came from, if the link carried one."""
+    slug = request.GET.get("article", "")
+    return slug if ARTICLE_SLUG.fullmatch(slug) else ""
+
+
+def with_article(url, request, **params):
+    """The URL with these query parameters and the article the patient came from."""
+    if slug := article_slug(request):
+        params["article"] = slug
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+class PatientFormMixin:
+    """
+    A form of the patient's details (see PatientDetailsForm): a fresh one-time
+    token bound to this browser, the treatment of the article they came from,
+    the rate limit, and one consultation per token however often it is sent.
+    Views define submit(form) and thank(consultation).
+    """
 
     @cached_property
     def browser_key(self):
@@ -74,9 +131,8 @@ class ConsultationRequestView(FormView):
         return key if BROWSER_KEY.fullmatch(key) else secrets.token_urlsafe(24)
 
     def get_initial(self):
-        initial = {
-            "form_token": issue_form_token(self.browser_key),
-            "preferred_time": ConsultationRequest.TimeOfDay.ANY,
+        initial = super().get_initial() | {
+            "form_token": issue_form_token(self.browser_key)
         }
         if treatment := self.treatment_from_article():
             initial["treatment"] = treatment
@@ -84,13 +140,12 @@ class ConsultationRequestView(FormView):
 
     def treatment_from_article(self):
         """The treatment matching a topic of the article the patient came from."""
-        slug = self.request.GET.get("article", "")
+        slug = article_slug(self.request)
         if not slug:
             return None
-        article = Article.objects.published().filter(slug=slug).first()
-        if article is None:
-            return None
-        topic_slugs = article.topics.values_list("slug", flat=True)
+        topic_slugs = (
+            Article.objects.published().filter(slug=slug).values("topics__slug")
+        )
         return Treatment.objects.filter(is_active=True, slug__in=topic_slugs).first()
 
     def get_form_kwargs(self):
@@ -116,7 +171,7 @@ class ConsultationRequestView(FormView):
             context = self.get_context_data(form=form, rate_limited=True)
             return self.render_to_response(context, status=429)
         try:
-            consultation = form.save()
+            consultation = self.submit(form)
         except IntegrityError:
             # This form's one-time token was used: sent before, or twice at once.
             consultation = self.already_saved(form)
@@ -139,22 +194,31 @@ class ConsultationRequestView(FormView):
         form.add_error(None, ValidationError(SENT_BEFORE, code="sent_before"))
         return self.form_invalid(form)
 
+
+# Each form carries its own one-time token, and the thanks page a patient's
+# reference: neither may be kept by a browser or proxy cache.
+@method_decorator(never_cache, name="dispatch")
+class ConsultationRequestView(PatientFormMixin, FormView):
+    template_name = "bookings/request_form.html"
+    form_class = ConsultationRequestForm
+    http_method_names = ["get", "head", "options", "post"]
+
+    def get_initial(self):
+        return super().get_initial() | {
+            "preferred_time": ConsultationRequest.TimeOfDay.ANY
+        }
+
+    def get_context_data(self, **kwargs):
+        book_url = with_article(reverse("bookings:book"), self.request)
+        return super().get_context_data(**kwargs) | {"book_url": book_url}
+
+    def submit(self, form):
+        return form.save()
+
     def thank(self, consultation):
-        thanks_url = reverse("bookings:thanks")
-        response = HttpResponseRedirect(thanks_url)
-        # The reference only: nothing about the patient's health (the urgent flag
-        # included) is written to their browser.
-        response.set_signed_cookie(
-            THANKS_COOKIE,
-            consultation.reference,
-            salt=THANKS_SALT,
-            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
-            path=thanks_url,
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite="Lax",
+        return redirect_with_reference(
+            reverse("bookings:thanks"), THANKS_COOKIE, THANKS_SALT, consultation
         )
-        return response
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -162,12 +226,7 @@ class ThanksView(TemplateView):
     template_name = "bookings/thanks.html"
 
     def get(self, request, *args, **kwargs):
-        reference = request.get_signed_cookie(
-            THANKS_COOKIE,
-            default=None,
-            salt=THANKS_SALT,
-            max_age=settings.BOOKINGS_THANKS_MINUTES * 60,
-        )
+        reference = reference_from_cookie(request, THANKS_COOKIE, THANKS_SALT)
         consultation = (
             ConsultationRequest.objects.filter(reference=reference)
             .only("reference", "is_urgent")
@@ -180,12 +239,256 @@ class ThanksView(TemplateView):
         )
 
 
+class TimeChoice(NamedTuple):
+    """A free time as the patient sees it: its start and the link to book it."""
+
+    starts_at: datetime
+    url: str
+
+
+class DayChoice(NamedTuple):
+    """A coming day and the link to its times, empty when it has none free."""
+
+    day: date
+    url: str
+
+
+def free_slots_by_day(consultation_type, first_day, last_day):
+    """The free slots of the type in the range, by local day."""
+    zone = timezone.get_default_timezone()
+    slots = free_slots(consultation_type, first_day, last_day)
+    return {
+        day: list(day_slots)
+        for day, day_slots in groupby(
+            slots, key=lambda slot: timezone.localtime(slot.starts_at, zone).date()
+        )
+    }
+
+
+def zone_label(day):
+    """The clinic's time zone in words on that day, e.g. "New York time (EST)"."""
+    zone = timezone.get_default_timezone()
+    place = zone.key.rsplit("/", 1)[-1].replace("_", " ")
+    if place == "UTC":
+        return "UTC"
+    abbreviation = datetime.combine(day, time(12), tzinfo=zone).tzname()
+    if not abbreviation.isalpha():
+        abbreviation = f"UTC{abbreviation}"
+    return f"{place} time ({abbreviation})"
+
+
+def time_choices(consultation_type, slots, request):
+    """One choice per free time, however many calendars offer it."""
+    starts = sorted({slot.starts_at for slot in slots})
+    return [
+        TimeChoice(
+            starts_at,
+            with_article(
+                reverse("bookings:book_time", args=[consultation_type.slug, starts_at]),
+                request,
+            ),
+        )
+        for starts_at in starts
+    ]
+
+
+class OfferedTypesMixin:
+    """Only the consultation types patients can book online."""
+
+    def get_queryset(self):
+        return ConsultationType.objects.offered_online()
+
+
+class ConsultationTypeListView(OfferedTypesMixin, ListView):
+    template_name = "bookings/book_types.html"
+    context_object_name = "consultation_types"
+
+    def get_context_data(self, **kwargs):
+        request_url = with_article(reverse("bookings:request"), self.request)
+        choices = [
+            (
+                consultation_type,
+                with_article(
+                    reverse("bookings:book_days", args=[consultation_type.slug]),
+                    self.request,
+                ),
+            )
+            for consultation_type in self.object_list
+        ]
+        return super().get_context_data(**kwargs) | {
+            "choices": choices,
+            "request_url": request_url,
+        }
+
+
+# The free times change with every booking: the back button must not show a
+# time as free from the browser's cache.
+@method_decorator(never_cache, name="dispatch")
+class BookingDaysView(OfferedTypesMixin, DetailView):
+    """The coming days of a type, and the free times of the chosen day."""
+
+    template_name = "bookings/book_days.html"
+    context_object_name = "consultation_type"
+
+    def get_context_data(self, **kwargs):
+        consultation_type = self.object
+        today = timezone.localdate()
+        last_day = today + timedelta(days=consultation_type.horizon_days)
+        slots_by_day = free_slots_by_day(consultation_type, today, last_day)
+        days_url = reverse("bookings:book_days", args=[consultation_type.slug])
+        days = [
+            DayChoice(
+                day,
+                with_article(days_url, self.request, day=day.isoformat())
+                if day in slots_by_day
+                else "",
+            )
+            for day in days_between(today, last_day)
+        ]
+        chosen = self.chosen_day(days)
+        times = (
+            time_choices(
+                consultation_type, slots_by_day.get(chosen.day, []), self.request
+            )
+            if chosen
+            else []
+        )
+        return super().get_context_data(**kwargs) | {
+            "days": days,
+            "chosen": chosen,
+            "times": times,
+            "zone_label": zone_label(chosen.day if chosen else today),
+            "clinic_zone": timezone.get_default_timezone().key,
+            "request_url": with_article(reverse("bookings:request"), self.request),
+        }
+
+    def chosen_day(self, days):
+        """The day asked for (?day=YYYY-MM-DD) if shown, else the first free one."""
+        asked = self.request.GET.get("day", "")
+        for choice in days:
+            if choice.day.isoformat() == asked:
+                return choice
+        return next((choice for choice in days if choice.url), None)
+
+
+# The form carries a one-time token: no cache may keep it.
+@method_decorator(never_cache, name="dispatch")
+class BookingDetailsView(PatientFormMixin, FormView):
+    """The patient's details for a chosen time, and booking it."""
+
+    template_name = "bookings/book_details.html"
+    form_class = BookingForm
+    http_method_names = ["get", "head", "options", "post"]
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.starts_at = kwargs["starts_at"]
+
+    @cached_property
+    def consultation_type(self):
+        return get_object_or_404(
+            ConsultationType.objects.offered_online(), slug=self.kwargs["slug"]
+        )
+
+    @cached_property
+    def nearest(self):
+        """The free times nearest the chosen one: the chosen one too, when free."""
+        return nearest_free_slots(self.consultation_type, self.starts_at)
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"consultation_type": self.consultation_type}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        is_free = any(slot.starts_at == self.starts_at for slot in self.nearest)
+        problem = context.get("problem") or ("" if is_free else NOT_FREE)
+        day = timezone.localdate(self.starts_at)
+        return context | {
+            "consultation_type": self.consultation_type,
+            "starts_at": self.starts_at,
+            "ends_at": self.starts_at + self.consultation_type.duration,
+            "zone_label": zone_label(day),
+            "clinic_zone": timezone.get_default_timezone().key,
+            "problem": problem,
+            # Whatever the patient typed stays on the page.
+            "show_form": self.request.method == "POST" or not problem,
+            "nearest_times": time_choices(
+                self.consultation_type,
+                [slot for slot in self.nearest if slot.starts_at != self.starts_at],
+                self.request,
+            )
+            if problem
+            else [],
+            "days_url": with_article(
+                reverse("bookings:book_days", args=[self.consultation_type.slug]),
+                self.request,
+                day=day.isoformat(),
+            ),
+        }
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except SlotTaken as taken:
+            self.nearest = taken.nearest
+            return self.cannot_book(form, JUST_TAKEN)
+        except ValidationError as error:
+            return self.cannot_book(form, error.messages[0])
+
+    def submit(self, form):
+        """Book the time (Booking.objects.take); a spam submission is only stored."""
+        consultation = form.unsaved_consultation()
+        Booking.objects.take(consultation, self.consultation_type, self.starts_at)
+        return consultation
+
+    def cannot_book(self, form, problem):
+        # The same form sent twice at once: its own booking took the time.
+        if existing := self.already_saved(form):
+            return self.thank_again(form, existing)
+        context = self.get_context_data(form=form, problem=problem)
+        return self.render_to_response(context, status=409)
+
+    def thank(self, consultation):
+        if consultation.status != ConsultationRequest.Status.BOOKED:
+            return redirect_with_reference(
+                reverse("bookings:thanks"), THANKS_COOKIE, THANKS_SALT, consultation
+            )
+        return redirect_with_reference(
+            reverse("bookings:booked"), BOOKED_COOKIE, BOOKED_SALT, consultation
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class BookedView(TemplateView):
+    """The confirmation of the booking this browser just made."""
+
+    template_name = "bookings/book_confirmed.html"
+
+    def get(self, request, *args, **kwargs):
+        reference = reference_from_cookie(request, BOOKED_COOKIE, BOOKED_SALT)
+        booking = (
+            Booking.objects.active()
+            .select_related("consultation", "consultation_type")
+            .filter(consultation__reference=reference)
+            .first()
+        )
+        if booking is None:
+            return redirect("bookings:book")
+        return super().get(
+            request,
+            booking=booking,
+            zone_label=zone_label(timezone.localdate(booking.starts_at)),
+            clinic_zone=timezone.get_default_timezone().key,
+            urgent=booking.consultation.is_urgent,
+        )
+
+
 class OfferedTypeMixin:
     """A view of the consultation type patients can book online named in the URL."""
 
     def dispatch(self, request, *args, slug, **kwargs):
         self.consultation_type = get_object_or_404(
-            ConsultationType, slug=slug, is_offered_online=True
+            ConsultationType.objects.offered_online(), slug=slug
         )
         return super().dispatch(request, *args, **kwargs)
 

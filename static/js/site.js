@@ -33,3 +33,34 @@ if (riskField && crisisGuidance) {
   riskField.addEventListener("input", update);
   update();
 }
+
+// Booking pages: times are in the clinic's zone; when the patient's device is
+// set to another, their own time goes beside each (the page works without it).
+const clinicZone = document.querySelector("[data-clinic-zone]");
+if (clinicZone) {
+  const ownZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const format = (zone, options) =>
+    new Intl.DateTimeFormat("en-US", { timeZone: zone, ...options });
+  const dayAndTime = { weekday: "short", hour: "numeric", minute: "2-digit" };
+  const inClinic = format(clinicZone.dataset.clinicZone, dayAndTime);
+  const own = format(ownZone, dayAndTime);
+  const ownTime = format(ownZone, { hour: "numeric", minute: "2-digit" });
+  const times = [...document.querySelectorAll("time[datetime]")];
+  const differs = (instant) => inClinic.format(instant) !== own.format(instant);
+  if (times.some((time) => differs(new Date(time.dateTime)))) {
+    for (const time of times) {
+      const instant = new Date(time.dateTime);
+      const sameDay = own.format(instant).slice(0, 3) === inClinic.format(instant).slice(0, 3);
+      const label = document.createElement("span");
+      label.className = "local-time";
+      label.textContent = ` (${(sameDay ? ownTime : own).format(instant)} your time)`;
+      time.after(label);
+    }
+    const zoneName = format(ownZone, { timeZoneName: "longGeneric" })
+      .formatToParts(new Date())
+      .find((part) => part.type === "timeZoneName").value;
+    const note = document.createElement("span");
+    note.textContent = ` Your device is set to ${zoneName}: your own times are in brackets.`;
+    clinicZone.append(note);
+  }
+}

@@ -83,6 +83,8 @@ EXPECTED_STOPS = [
     "Book a consultation",
     "Search articles",
     "Search",
+    "Pick a time now",
+    "Ask us to call you back",
     "988",
     "911",
     "Full name (required)",
