@@ -1,4 +1,5 @@
 import io
+import re
 import secrets
 from datetime import datetime, time, timedelta
 
@@ -7,7 +8,8 @@ from django.contrib.auth.models import Permission, User
 from django.core import signing
 from django.core.management import call_command
 from django.template import Context, Template
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.forms import issue_form_token
@@ -16,10 +18,11 @@ from bookings.models import (
     Booking,
     BookingMessage,
     ConsultationRequest,
-    SlotTaken,
     WaitlistEntry,
 )
+from bookings.tasks import deliver_booking_message
 from tests.bookings.conftest import run_worker
+from tests.bookings.test_mail import all_text
 
 URL = "/consultation/book/in-clinic-consultation/waitlist/"
 EVERY_DAY = [(weekday, "09:00", "17:00") for weekday in range(7)]
@@ -426,26 +429,6 @@ def new_consultation(fibromyalgia):
     return make
 
 
-def test_of_two_patients_offered_a_time_the_second_to_book_it_is_refused(
-    in_clinic, make_booking, new_consultation
-):
-    today = timezone.localdate()
-    for address in ("first@example.org", "second@example.org"):
-        make_entry(in_clinic, today, today + timedelta(days=10), email=address)
-    make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3)).cancel()
-    assert len(offers()) == 2
-
-    Booking.objects.take(new_consultation("second@example.org"), in_clinic, at_nine(3))
-    with pytest.raises(SlotTaken) as taken:
-        Booking.objects.take(
-            new_consultation("first@example.org"), in_clinic, at_nine(3)
-        )
-
-    assert taken.value.nearest
-    assert at_nine(3) not in [slot.starts_at for slot in taken.value.nearest]
-    assert Booking.objects.active().get().consultation.email == "second@example.org"
-
-
 def test_an_offer_is_not_sent_once_its_time_was_booked(
     in_clinic, make_booking, new_consultation, smtp_server
 ):
@@ -462,6 +445,103 @@ def test_an_offer_is_not_sent_once_its_time_was_booked(
     assert not BookingMessage.objects.filter(
         kind=BookingMessage.Kind.WAITLIST_OFFER, sent_at__isnull=False
     ).exists()
+
+
+BOOK_LINK = re.compile(
+    r"https://www\.clinic\.example(/consultation/book/in-clinic-consultation/[^/]+/)"
+)
+LEAVE_LINK = re.compile(
+    r"https://www\.clinic\.example(/consultation/waitlist/[^/]+/leave/)"
+)
+
+
+def test_a_cancellation_emails_the_oldest_waiting_patient_first(
+    client, in_clinic, make_booking, smtp_server, settings
+):
+    settings.BOOKINGS_WAITLIST_OFFERS = 1
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10), email="new@example.org")
+    make_entry(
+        in_clinic,
+        today,
+        today + timedelta(days=10),
+        days_old=3,
+        email="old@example.org",
+    )
+    booking = make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3))
+
+    client.post(f"{booking.get_manage_url()}cancel/")
+    run_worker()
+
+    [offer] = smtp_server.to("old@example.org")
+    assert smtp_server.to("new@example.org") == []
+    text = all_text(offer)
+    assert offer["Subject"].startswith("A time has come free: ")
+    assert "9:00 AM E" in offer["Subject"]  # EST or EDT: the zone is named
+    assert "In-clinic consultation" in text
+    [book_path] = set(BOOK_LINK.findall(text))
+    assert book_path == reverse(
+        "bookings:book_time",
+        kwargs={"slug": in_clinic.slug, "starts_at": at_nine(3)},
+    )
+    assert client.get(book_path).status_code == 200
+    [leave_path] = set(LEAVE_LINK.findall(text))
+    assert "Leave the waitlist?" in client.get(leave_path).text
+    for secret in (
+        "Maria",
+        "Lopez",
+        "maria@example.org",
+        "ibromyalgia",
+        booking.consultation.reference,
+    ):
+        assert secret not in text
+    assert list(offer.iter_attachments()) == []
+
+
+def test_an_offer_is_sent_once_however_often_its_task_runs(
+    in_clinic, make_booking, smtp_server
+):
+    today = timezone.localdate()
+    make_entry(in_clinic, today, today + timedelta(days=10), email="wait@example.org")
+    make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3)).cancel()
+    offer = BookingMessage.objects.get(kind=BookingMessage.Kind.WAITLIST_OFFER)
+
+    run_worker()
+    for _ in range(2):
+        deliver_booking_message.enqueue(offer.pk)
+    run_worker()
+
+    assert len(smtp_server.to("wait@example.org")) == 1
+    offer.refresh_from_db()
+    assert offer.sent_at is not None
+
+
+def test_of_two_patients_offered_a_time_the_second_to_book_it_is_refused(
+    client, in_clinic, make_booking, smtp_server, form_data
+):
+    today = timezone.localdate()
+    for address in ("first@example.org", "second@example.org"):
+        make_entry(in_clinic, today, today + timedelta(days=10), email=address)
+    make_booking(in_clinic, in_clinic.calendars.get(), at_nine(3)).cancel()
+    run_worker()
+    links = {
+        address: BOOK_LINK.findall(all_text(smtp_server.to(address)[0]))[0]
+        for address in ("first@example.org", "second@example.org")
+    }
+
+    second = Client().post(
+        links["second@example.org"], form_data(email="second@example.org")
+    )
+    first = client.post(
+        links["first@example.org"], form_data(email="first@example.org")
+    )
+
+    assert second.status_code == 302
+    assert second.url == "/consultation/booked/"
+    assert first.status_code == 409
+    assert "That time was just taken." in first.text
+    assert first.context["nearest_times"]
+    assert Booking.objects.active().get().consultation.email == "second@example.org"
 
 
 # Leaving
