@@ -5,12 +5,16 @@ Starts gunicorn with deploy/gunicorn.conf.py (debug off, PostgreSQL, Redis as th
 cache, collected static files served by WhiteNoise) on the starter content plus
 200 generated articles, warms it up, then runs wrk at 32 connections for
 BENCH_SECONDS per target, in alternating rounds: home, article list, an article,
-a topic, the consultation form, valid consultation requests (bench/post.lua) and,
-as the baseline, a static file as large as the article page. Then the article
+a topic, the consultation form, valid consultation requests (bench/post.lua), the
+day-and-times page of a consultation type with 500 bookings over the next 30
+days, bookings of a time each (bench/book.lua) and, as the baseline, a static file
+as large as the article page. Then a storm: every connection booking the same 10
+free times at once, which must end with exactly 10 bookings. Then the article
 page again with 1, 2 and 4 worker processes.
 
 Prints a table and writes it as JSON (BENCH_OUTPUT). Exits non-zero on any error
-response, socket error or consultation request that was not stored.
+response, socket error, consultation request or booking that was not stored, or
+a storm that did not end with one booking per time.
 
 Environment: BENCH_DATABASE_URL (PostgreSQL; created if missing), BENCH_REDIS_URL,
 BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_PORT (a free one), BENCH_OUTPUT.
@@ -59,6 +63,14 @@ WRK_THREADS = 2
 # Form tokens per second of POSTs: several times what two cores can store.
 TOKENS_PER_SECOND = 3000
 SCALING_WORKERS = (1, 2, 4)
+# Free times per round of booking POSTs: more than two cores can book in
+# BENCH_SECONDS, fewer than half the benchmark type's (see bench/helper.py).
+BOOKINGS_PER_ROUND = 6000
+BOOKED_TYPE = "free-phone-consultation"
+POSTED_TYPE = "bench-booking-post"
+STORM_TIMES = 10
+STORM_SECONDS = 3
+STORM_TOKENS = 10000
 
 ORIGIN = f"http://127.0.0.1:{PORT}"
 ARTICLE = "/articles/ketamine-therapy-for-fibromyalgia/"
@@ -70,12 +82,18 @@ TARGETS = {
     "topic": "/topics/fibromyalgia/",
     "consultation form": "/consultation/",
     "consultation POST": "/consultation/",
+    "day-and-times page": f"/consultation/book/{BOOKED_TYPE}/",
+    "booking POST": f"/consultation/book/{POSTED_TYPE}/",
     "static file (baseline)": f"/static/{STATIC_COPY}",
 }
 TARGET_GOALS = {
     "article vs static file": ">= 70%",
     "article p99": "< 25 ms",
     "consultation POSTs stored": ">= 200/s, none lost",
+    "day-and-times page": ">= 1000 req/s",
+    "day-and-times page p99": "< 50 ms",
+    "booking POSTs stored": ">= 150/s, none lost",
+    "booking storm": "10 bookings, 0 errors, 0 duplicates",
     "worker memory": "< 150 MB",
     "article page, compressed": "<= 70 KB",
     "article page, requests": "<= 6",
@@ -162,6 +180,7 @@ def prepare_site():
     manage("collectstatic", "--no-input")
     manage("load_starter_content")
     say(" ", helper("seed").strip())
+    say(" ", helper("bookings").strip())
     static_copy = STATIC_ROOT / STATIC_COPY
     say("  static copy of the article page:", helper("baseline", ARTICLE, static_copy))
     return static_copy
@@ -287,6 +306,66 @@ def post_requests(round_number):
     return result
 
 
+def book(slug, times, tokens_count, seconds, label, storm=False):
+    """wrk running bench/book.lua: bookings of the times in the file `times`."""
+    tokens = OUTPUT.parent / "form-tokens.txt"
+    helper("tokens", str(tokens_count), tokens)
+    result = wrk(
+        f"/consultation/book/{slug}/",
+        "book.lua",
+        seconds=seconds,
+        extra_env={
+            "BENCH_TOKENS": str(tokens),
+            "BENCH_TIMES": str(times),
+            "BENCH_THREADS": str(WRK_THREADS),
+            "BENCH_CSRF": "".join(
+                secrets.choice(string.ascii_letters + string.digits) for _ in range(32)
+            ),
+            "BENCH_RUN": f"{int(time.time())}-{label}",
+            "BENCH_TREATMENT": helper("treatment").strip(),
+            "BENCH_SLUG": slug,
+            "BENCH_STORM": "1" if storm else "",
+        },
+    )
+    tokens.unlink()
+    result |= json.loads(helper("booked", slug, times))
+    times.unlink()
+    return result
+
+
+def post_bookings(round_number):
+    """One run of bookings, each of a free time of its own, counted in the database."""
+    times = OUTPUT.parent / "booking-times.txt"
+    helper("times", POSTED_TYPE, str(BOOKINGS_PER_ROUND), times)
+    result = book(POSTED_TYPE, times, BOOKINGS_PER_ROUND, SECONDS, round_number)
+    # Only these bookings can hold times that were free before the round.
+    result["stored"] = result["bookings"]
+    result["lost"] = max(0, result["booked"] - result["stored"])
+    # A refused time (409, counted by wrk) or any other answer is an error here.
+    result["status_errors"] += result["unexpected"]
+    result["stored_per_second"] = result["stored"] / result["duration_us"] * 1e6
+    return result
+
+
+def booking_storm():
+    """
+    Every connection books the same STORM_TIMES free times of the type with 500
+    bookings, in turn: each time must be booked once, every other POST refused
+    as just taken (409), and the database must hold one booking per time.
+    """
+    times = OUTPUT.parent / "storm-times.txt"
+    helper("times", BOOKED_TYPE, str(STORM_TIMES), times)
+    result = book(BOOKED_TYPE, times, STORM_TOKENS, STORM_SECONDS, "storm", storm=True)
+    # Here 409, which wrk counts as an error status, is the expected answer.
+    result["errors"] = result["socket_errors"] + result["unexpected"]
+    result["ok"] = (
+        result["bookings"] == result["booked"] == STORM_TIMES
+        and result["duplicates"] == 0
+        and result["errors"] == 0
+    )
+    return result
+
+
 def page_weight(path):
     """The page's HTML and what it loads before images, compressed as served."""
     html, _ = fetch(path)
@@ -347,7 +426,7 @@ def measure_targets():
         weight = page_weight(ARTICLE)
         say("Warming up")
         for name, path in TARGETS.items():
-            if name != "consultation POST":
+            if name not in ("consultation POST", "booking POST"):
                 wrk(path, seconds=2)
         workers = len(server.worker_sizes_mb())
         runs = {name: [] for name in TARGETS}
@@ -356,14 +435,18 @@ def measure_targets():
                 say(f"Round {round_number}/{ROUNDS}: {name}")
                 if name == "consultation POST":
                     result = post_requests(round_number)
+                elif name == "booking POST":
+                    result = post_bookings(round_number)
                 else:
                     result = wrk(path)
                 result["worker_rss_mb"] = server.worker_rss_mb()
                 result["load_average"] = os.getloadavg()[0]
                 runs[name].append(result)
+        say("Booking storm")
+        storm = booking_storm()
     finally:
         server.stop()
-    return workers, weight, {name: summarise(runs[name]) for name in TARGETS}
+    return workers, weight, {name: summarise(runs[name]) for name in TARGETS}, storm
 
 
 def measure_scaling():
@@ -399,7 +482,18 @@ def print_report(report):
             f"{name:<24}{rate:>9.0f}{result['p50_ms']:>9.2f}{result['p99_ms']:>9.2f}"
             f"{result['errors']:>8}{ratio:>10.0%} {result['worker_rss_mb']:>10.0f}"
         )
-    say("(consultation POST: requests stored per second, counted in the database)")
+    say(
+        "(consultation and booking POST: requests or bookings stored per second, "
+        "counted in the database)"
+    )
+    storm = report["storm"]
+    say(
+        f"Booking storm, {CONNECTIONS} connections on the same {STORM_TIMES} times "
+        f"for {STORM_SECONDS} s: {storm['requests']} POSTs, {storm['booked']} booked, "
+        f"{storm['taken']} refused as just taken; in the database "
+        f"{storm['bookings']} bookings, {storm['duplicates']} duplicates; "
+        f"{storm['errors']} errors; p99 {storm['p99_us'] / 1000:.2f} ms"
+    )
     say()
     say("Article page, req/s by worker processes:")
     for workers, result in report["scaling"].items():
@@ -424,10 +518,12 @@ def print_report(report):
     say(report["conditions"])
 
 
-def targets(results, weight):
+def targets(results, weight, storm):
     article = results["article"]
     static = results["static file (baseline)"]
     posts = results["consultation POST"]
+    day_page = results["day-and-times page"]
+    bookings = results["booking POST"]
     ratio = article["requests_per_second"] / static["requests_per_second"]
     memory = max(result["worker_rss_mb"] for result in results.values())
     values = {
@@ -436,6 +532,23 @@ def targets(results, weight):
         "consultation POSTs stored": (
             f"{posts['stored_per_second']:.0f}/s, {posts['lost']} lost",
             posts["stored_per_second"] >= 200 and posts["lost"] == 0,
+        ),
+        "day-and-times page": (
+            f"{day_page['requests_per_second']:.0f} req/s",
+            day_page["requests_per_second"] >= 1000,
+        ),
+        "day-and-times page p99": (
+            f"{day_page['p99_ms']} ms",
+            day_page["p99_ms"] < 50,
+        ),
+        "booking POSTs stored": (
+            f"{bookings['stored_per_second']:.0f}/s, {bookings['lost']} lost",
+            bookings["stored_per_second"] >= 150 and bookings["lost"] == 0,
+        ),
+        "booking storm": (
+            f"{storm['bookings']} bookings, {storm['errors']} errors, "
+            f"{storm['duplicates']} duplicates",
+            storm["ok"],
         ),
         "worker memory": (f"{memory:.0f} MB", memory < 150),
         "article page, compressed": (
@@ -459,7 +572,7 @@ def main():
     static_copy = prepare_site()
     load_before = os.getloadavg()[0]
     try:
-        workers, weight, results = measure_targets()
+        workers, weight, results, storm = measure_targets()
         scaling = measure_scaling()
     finally:
         static_copy.unlink(missing_ok=True)
@@ -476,10 +589,11 @@ def main():
             f"cache {REDIS_URL}; database {urlsplit(DATABASE_URL).path.lstrip('/')}."
         ),
         "results": results,
+        "storm": storm,
         "scaling": scaling,
         "article_page": weight,
     }
-    report["targets"] = targets(results, weight)
+    report["targets"] = targets(results, weight, storm)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(report, indent=2))
     print_report(report)
@@ -488,6 +602,8 @@ def main():
     errors += sum(result["errors"] for result in scaling.values())
     if errors:
         sys.exit(f"{errors} error responses or lost requests.")
+    if not storm["ok"]:
+        sys.exit("The booking storm did not end with one booking per time.")
 
 
 if __name__ == "__main__":

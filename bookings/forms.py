@@ -1,15 +1,18 @@
 import re
 import time
 import uuid
+from datetime import timedelta
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Layout
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -19,6 +22,7 @@ from .models import (
     ConsultationRequest,
     ConsultationType,
     Treatment,
+    WaitlistEntry,
     suggests_risk,
 )
 
@@ -67,10 +71,21 @@ def browser_digest(browser_key):
     return salted_hmac(FORM_TOKEN_SALT, browser_key, algorithm="sha256").hexdigest()
 
 
-class PatientDetailsForm(forms.ModelForm):
+def mark_required(fields):
+    """Say "(required)" in the label of each required field people see."""
+    for field in fields.values():
+        if field.required and not isinstance(field.widget, forms.HiddenInput):
+            field.label = format_html(
+                '{} <span class="required">(required)</span>', field.label
+            )
+
+
+class PublicSubmissionForm(forms.Form):
     """
-    What every consultation asks of the patient, with its cleaning, one-time
-    token, honeypot and consent: shared by the call-back request and the booking.
+    What every form patients send shares: a signed one-time token (form_token,
+    saved by the subclass as the record's unique token), a honeypot field, the
+    checks that make a submission spam, the patient's consent and the form's
+    crispy-forms layout. Each needs an `email` field.
     """
 
     consent = forms.BooleanField()
@@ -81,6 +96,64 @@ class PatientDetailsForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
     form_token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, browser_key=None, **kwargs):
+        self.browser_key = browser_key
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def helper(self):
+        """The crispy-forms layout of the fields this form ended up with."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        visible = [
+            name for name in self.fields if name not in ("website", "form_token")
+        ]
+        helper.layout = Layout(
+            *visible,
+            Div("website", css_class="hp-field", aria_hidden="true"),
+            "form_token",
+        )
+        return helper
+
+    def clean_email(self):
+        return self.cleaned_data["email"].lower()
+
+    def clean(self):
+        cleaned_data = super().clean()
+        token = read_form_token(cleaned_data.get("form_token", ""))
+        if token is None:
+            self.data["form_token"] = issue_form_token(self.browser_key)
+            raise forms.ValidationError(
+                "This form had expired. Please check your details and send it again.",
+                code="expired",
+            )
+        self.token_id, self.token_issued_at, self.token_browser = token
+        return cleaned_data
+
+    def sent_by_its_browser(self):
+        """True when the browser that sent this form is the one it was given to."""
+        return bool(self.browser_key and self.token_browser) and constant_time_compare(
+            self.token_browser, browser_digest(self.browser_key)
+        )
+
+    def spam_reason(self):
+        """Why this submission looks automated or is blocked, or "" if it is neither."""
+        if self.cleaned_data.get("website"):
+            return "honeypot field filled in"
+        if time.time() - self.token_issued_at < settings.BOOKINGS_MIN_FILL_SECONDS:
+            return "form filled in too fast"
+        if BlockedSender.objects.blocks(self.cleaned_data["email"]):
+            return "blocked sender"
+        return ""
+
+
+class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
+    """
+    What every consultation asks of the patient, with its cleaning: shared by
+    the call-back request and the booking.
+    """
 
     # What the patient is agreeing to be contacted about.
     subject = "request"
@@ -141,8 +214,7 @@ class PatientDetailsForm(forms.ModelForm):
     # Typed text, cleaned before validation so control characters never count.
     SINGLE_LINE_FIELDS = ("full_name", "email", "phone")
 
-    def __init__(self, data=None, *args, browser_key=None, **kwargs):
-        self.browser_key = browser_key
+    def __init__(self, data=None, *args, **kwargs):
         if data is not None:
             data = data.copy()
             for name in self.SINGLE_LINE_FIELDS:
@@ -169,62 +241,11 @@ class PatientDetailsForm(forms.ModelForm):
             "Please tick this box so that we may contact you about your "
             f"{self.subject}."
         )
-        for field in self.fields.values():
-            if field.required and not isinstance(field.widget, forms.HiddenInput):
-                field.label = format_html(
-                    '{} <span class="required">(required)</span>', field.label
-                )
-
-    @cached_property
-    def helper(self):
-        """The crispy-forms layout of the fields this form ended up with."""
-        helper = FormHelper()
-        helper.form_tag = False
-        helper.disable_csrf = True
-        visible = [
-            name for name in self.fields if name not in ("website", "form_token")
-        ]
-        helper.layout = Layout(
-            *visible,
-            Div("website", css_class="hp-field", aria_hidden="true"),
-            "form_token",
-        )
-        return helper
-
-    def clean_email(self):
-        return self.cleaned_data["email"].lower()
-
-    def clean(self):
-        cleaned_data = super().clean()
-        token = read_form_token(cleaned_data.get("form_token", ""))
-        if token is None:
-            self.data["form_token"] = issue_form_token(self.browser_key)
-            raise forms.ValidationError(
-                "This form had expired. Please check your details and send it again.",
-                code="expired",
-            )
-        self.token_id, self.token_issued_at, self.token_browser = token
-        return cleaned_data
-
-    def sent_by_its_browser(self):
-        """True when the browser that sent this form is the one it was given to."""
-        return bool(self.browser_key and self.token_browser) and constant_time_compare(
-            self.token_browser, browser_digest(self.browser_key)
-        )
+        mark_required(self.fields)
 
     @property
     def message_suggests_risk(self):
         return self.is_bound and suggests_risk(self.data.get("message", ""))
-
-    def spam_reason(self):
-        """Why this submission looks automated or is blocked, or "" if it is neither."""
-        if self.cleaned_data.get("website"):
-            return "honeypot field filled in"
-        if time.time() - self.token_issued_at < settings.BOOKINGS_MIN_FILL_SECONDS:
-            return "form filled in too fast"
-        if BlockedSender.objects.blocks(self.cleaned_data["email"]):
-            return "blocked sender"
-        return ""
 
     def unsaved_consultation(self):
         """The patient's consultation, not yet saved, with its token and consent."""
@@ -301,3 +322,124 @@ class BookingForm(PatientDetailsForm):
             self.fields[
                 "preferred_contact"
             ].choices = ConsultationRequest.ContactMethod.choices
+
+
+class WaitlistForm(PublicSubmissionForm, forms.ModelForm):
+    """An e-mail address and a range of days, to hear of a time of one type."""
+
+    consent = forms.BooleanField(
+        error_messages={
+            "required": "Please tick this box so that we may e-mail you when a "
+            "time frees up."
+        },
+    )
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ("email", "first_day", "last_day")
+        labels = {
+            "email": "E-mail address",
+            "first_day": "From",
+            "last_day": "To",
+        }
+        help_texts = {
+            "first_day": "The first day you could come.",
+            "last_day": "The last day you could come.",
+        }
+        widgets = {
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "first_day": forms.DateInput(attrs={"type": "date"}),
+            "last_day": forms.DateInput(attrs={"type": "date"}),
+        }
+        error_messages = {
+            "email": {
+                "required": "Please enter your e-mail address.",
+                "invalid": "Please enter an e-mail address like name@example.com.",
+            },
+            "first_day": {
+                "required": "Please enter the first day you could come.",
+                "invalid": "Please enter the first day as a date, e.g. 2026-03-09.",
+            },
+            "last_day": {
+                "required": "Please enter the last day you could come.",
+                "invalid": "Please enter the last day as a date, e.g. 2026-03-20.",
+            },
+        }
+
+    def __init__(self, data=None, *args, consultation_type, **kwargs):
+        if data is not None:
+            data = data.copy()
+            if "email" in data:
+                data["email"] = clean_text(data["email"])
+        super().__init__(data, *args, **kwargs)
+        # Bound to no browser: the thank-you page shows nothing of the patient.
+        self.fields["form_token"].initial = issue_form_token
+        self.consultation_type = consultation_type
+        self.today = timezone.localdate()
+        self.last_bookable_day = self.today + timedelta(
+            days=consultation_type.horizon_days
+        )
+        for name in ("first_day", "last_day"):
+            self.fields[name].widget.attrs.update(
+                min=self.today.isoformat(), max=self.last_bookable_day.isoformat()
+            )
+        privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
+        self.fields["consent"].label = format_html(
+            "I agree that {} may e-mail me when a time frees up, as described in "
+            'the <a href="{}">privacy policy</a>.',
+            "Roswell Infusions",
+            privacy_url,
+        )
+        mark_required(self.fields)
+
+    def clean_first_day(self):
+        first_day = self.cleaned_data["first_day"]
+        if first_day < self.today:
+            raise forms.ValidationError(
+                "Please choose today or a later day.", code="in_the_past"
+            )
+        return first_day
+
+    def clean_last_day(self):
+        last_day = self.cleaned_data["last_day"]
+        if last_day > self.last_bookable_day:
+            raise forms.ValidationError(
+                "We take bookings up to %(day)s; please choose that day or an "
+                "earlier one.",
+                code="too_far",
+                params={"day": date_format(self.last_bookable_day, "l j F Y")},
+            )
+        return last_day
+
+    def clean(self):
+        cleaned_data = super().clean()
+        first_day, last_day = (
+            cleaned_data.get("first_day"),
+            cleaned_data.get("last_day"),
+        )
+        if first_day and last_day and last_day < first_day:
+            self.add_error(
+                "last_day",
+                forms.ValidationError(
+                    "The last day cannot be before the first day.",
+                    code="last_day_before_first_day",
+                ),
+            )
+        return cleaned_data
+
+    def save(self):
+        """
+        Put the patient on the waitlist, or, for a submission that looks like
+        spam, keep nothing (there is no message a person could have meant) and
+        return None. Raises IntegrityError when its form token was already used.
+        """
+        if self.spam_reason():
+            return None
+        entry = super().save(commit=False)
+        entry.consultation_type = self.consultation_type
+        entry.form_token = self.token_id
+        entry.consent_at = timezone.now()
+        # A savepoint, so that a token used before leaves the transaction usable.
+        with transaction.atomic():
+            entry.save()
+        return entry

@@ -1115,6 +1115,7 @@ class Booking(models.Model):
         try:
             with transaction.atomic():
                 self.lock_for_change(by_staff=by_staff, now=now)
+                old_starts_at = self.starts_at
                 self.calendar = free_calendar(
                     self.consultation_type,
                     starts_at,
@@ -1137,6 +1138,7 @@ class Booking(models.Model):
                 self.queue_messages(
                     BookingMessage.Kind.CHANGE, BookingMessage.Kind.STAFF_MOVED, now=now
                 )
+                WaitlistEntry.objects.offer_freed_time(self, old_starts_at, now=now)
         except IntegrityError as error:
             if not is_overlap_refused(error):
                 raise
@@ -1167,6 +1169,7 @@ class Booking(models.Model):
                 BookingMessage.Kind.STAFF_CANCELLED,
                 now=now,
             )
+            WaitlistEntry.objects.offer_freed_time(self, now=now)
 
     def lock_for_change(self, *, by_staff, now):
         """
@@ -1216,8 +1219,11 @@ class Booking(models.Model):
 
 
 class BookingMessageQuerySet(models.QuerySet):
-    def queue(self, booking, kind, due_at=None):
-        """Record an e-mail to send about the booking, and queue its delivery."""
+    def queue(self, booking, kind, due_at=None, **fields):
+        """
+        Record an e-mail to send about the booking, and queue its delivery;
+        `fields` for a waitlist offer: its waitlist_entry and offered_time.
+        """
         from .tasks import deliver_booking_message  # tasks import this module
 
         message = self.create(
@@ -1225,6 +1231,7 @@ class BookingMessageQuerySet(models.QuerySet):
             kind=kind,
             sequence=booking.sequence,
             due_at=due_at or timezone.now(),
+            **fields,
         )
         if due_at is None:
             deliver_booking_message.enqueue(message.pk)
@@ -1253,6 +1260,7 @@ class BookingMessage(models.Model):
         STAFF_BOOKED = "staff_booked", "New booking, to staff"
         STAFF_MOVED = "staff_moved", "New time, to staff"
         STAFF_CANCELLED = "staff_cancelled", "Cancellation, to staff"
+        WAITLIST_OFFER = "waitlist_offer", "Freed time, to a patient on the waitlist"
 
     STAFF_KINDS = frozenset({Kind.STAFF_BOOKED, Kind.STAFF_MOVED, Kind.STAFF_CANCELLED})
 
@@ -1273,6 +1281,19 @@ class BookingMessage(models.Model):
         default=0, help_text="Failed tries so far."
     )
     last_error = models.CharField(max_length=500, blank=True)
+    # A waitlist offer goes to someone other than the booking's patient, about
+    # a time the booking no longer holds once it was moved.
+    waitlist_entry = models.ForeignKey(
+        "WaitlistEntry",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="offers",
+        help_text="For a waitlist offer: the patient on the waitlist it goes to.",
+    )
+    offered_time = models.DateTimeField(
+        null=True, blank=True, help_text="For a waitlist offer: the freed time."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = BookingMessageQuerySet.as_manager()
@@ -1282,8 +1303,27 @@ class BookingMessage(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["booking", "kind", "sequence"],
+                condition=Q(waitlist_entry__isnull=True),
                 name="one_booking_message_per_kind_and_change",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["booking", "sequence", "waitlist_entry"],
+                condition=Q(waitlist_entry__isnull=False),
+                name="one_waitlist_offer_per_entry_and_change",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind="waitlist_offer",
+                    waitlist_entry__isnull=False,
+                    offered_time__isnull=False,
+                )
+                | Q(
+                    ~Q(kind="waitlist_offer"),
+                    waitlist_entry__isnull=True,
+                    offered_time__isnull=True,
+                ),
+                name="booking_message_offer_has_entry_and_time",
+            ),
         ]
 
     def __str__(self):
@@ -1293,11 +1333,20 @@ class BookingMessage(models.Model):
     def is_for_staff(self):
         return self.kind in self.STAFF_KINDS
 
+    @property
+    def is_waitlist_offer(self):
+        return self.kind == self.Kind.WAITLIST_OFFER
+
     def is_out_of_date(self, now=None):
         """
         Whether the booking changed since this was queued (a later message tells
-        of it), or, for a reminder, has started.
+        of it), or, for a reminder, has started; for a waitlist offer, whether
+        patients can no longer book the time it offers (someone booked it).
         """
+        if self.is_waitlist_offer:
+            return not can_be_booked_online(
+                self.booking.consultation_type, self.offered_time, now
+            )
         if self.sequence != self.booking.sequence:
             return True
         now = now or timezone.now()
@@ -1339,3 +1388,138 @@ class BookingMessage(models.Model):
         self.attempts += 1
         self.last_error = f"{type(error).__name__}: {error}"[:500]
         self.save(update_fields=["attempts", "last_error"])
+
+
+# A salt, not a secret.
+WAITLIST_LEAVE_SALT = "bookings.waitlist.leave"  # noqa: S105
+
+
+def can_be_booked_online(consultation_type, starts_at, now=None):
+    """Whether a patient could book this time of this type on the site now."""
+    from .availability import is_free  # availability imports this module
+
+    return consultation_type.is_offered_online and is_free(
+        consultation_type, None, starts_at, now
+    )
+
+
+class WaitlistEntryQuerySet(models.QuerySet):
+    def expired(self, days, today=None):
+        """
+        Entries whose last day has passed, and any older than `days`: once no
+        time can be offered, the patient's address is no longer kept.
+        """
+        today = today or timezone.localdate()
+        return self.filter(
+            Q(last_day__lt=today)
+            | Q(created_at__lt=timezone.now() - timedelta(days=days))
+        )
+
+    def from_leave_token(self, token):
+        """The entry of a "leave the waitlist" link; None if tampered with or gone."""
+        try:
+            pk = signing.Signer(salt=WAITLIST_LEAVE_SALT).unsign_object(token)
+        except signing.BadSignature:
+            return None
+        if not isinstance(pk, int):
+            return None
+        return self.filter(pk=pk).first()
+
+    def waiting_for(self, consultation_type, day):
+        """
+        The entries of this type whose days include `day`, in the order they are
+        offered a time: those never offered one, longest waiting first, then
+        those offered one longest ago. Each freed time goes to the next in line,
+        so one patient who never answers does not keep the others from hearing.
+        """
+        return self.filter(
+            consultation_type=consultation_type, first_day__lte=day, last_day__gte=day
+        ).order_by(models.F("offered_at").asc(nulls_first=True), "created_at", "pk")
+
+    def offer_freed_time(self, booking, starts_at=None, *, now=None):
+        """
+        Offer the time this booking held (for a move, `starts_at`, its old time)
+        to the first BOOKINGS_WAITLIST_OFFERS entries waiting for it, if
+        patients can book it, and queue their e-mail; returns those entries.
+        All of them may follow the link; the first to book gets the time (the
+        no-overlap rule decides). Called inside the change's transaction.
+        """
+        now = now or timezone.now()
+        starts_at = starts_at or booking.starts_at
+        consultation_type = booking.consultation_type
+        entries = list(
+            self.waiting_for(consultation_type, local_day(starts_at))[
+                : settings.BOOKINGS_WAITLIST_OFFERS
+            ]
+        )
+        # Asked second: most times freed have nobody waiting for them.
+        if not entries or not can_be_booked_online(consultation_type, starts_at, now):
+            return []
+        self.filter(pk__in=[entry.pk for entry in entries]).update(
+            offered_at=now, offered_for=starts_at
+        )
+        for entry in entries:
+            BookingMessage.objects.queue(
+                booking,
+                BookingMessage.Kind.WAITLIST_OFFER,
+                waitlist_entry=entry,
+                offered_time=starts_at,
+            )
+        return entries
+
+
+class WaitlistEntry(models.Model):
+    """An address to e-mail when a time of a type frees up in a range of days."""
+
+    consultation_type = models.ForeignKey(
+        ConsultationType,
+        on_delete=models.CASCADE,
+        related_name="waitlist_entries",
+        verbose_name="type",
+    )
+    email = models.EmailField("e-mail", max_length=254)
+    first_day = models.DateField(help_text="The first day the patient could come.")
+    last_day = models.DateField(help_text="The last day the patient could come.")
+    form_token = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text="The one-time token of the form it came from: one entry per form.",
+    )
+    consent_at = models.DateTimeField(
+        "consented to be e-mailed at",
+        help_text="When the patient ticked the consent.",
+    )
+    offered_at = models.DateTimeField(
+        "last offered a time at", null=True, blank=True, editable=False
+    )
+    offered_for = models.DateTimeField(
+        "time last offered", null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField("joined", auto_now_add=True)
+
+    objects = WaitlistEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = "waitlist entry"
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=models.F("first_day")),
+                name="waitlist_entry_ends_on_or_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_type}, {self.first_day} to {self.last_day}"
+
+    def get_leave_url(self):
+        return reverse("bookings:waitlist_leave", args=[self.leave_token()])
+
+    def leave_token(self):
+        """
+        A signed token for the "leave the waitlist" link in each offer: the
+        entry's id only. It lasts as long as the entry.
+        """
+        return signing.Signer(salt=WAITLIST_LEAVE_SALT).sign_object(self.pk)

@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from pages.models import ClinicDetails
@@ -123,6 +124,8 @@ def deliver_booking_message(message):
             return Delivery.NOT_NEEDED
         if message.is_for_staff:
             send_staff_booking_notice(message)
+        elif message.is_waitlist_offer:
+            send_waitlist_offer(message)
         else:
             send_patient_booking_mail(message)
         message.record_sent()
@@ -231,4 +234,38 @@ def send_patient_booking_mail(message):
             booking_invitation(booking, cancelled=cancelled),
             "text/calendar",
         )
+    email.send()
+
+
+def send_waitlist_offer(message):
+    """
+    Offer a freed time to a patient on the waitlist: the type, the time, the
+    link to book it and how to leave the list; nothing of the booking it came
+    from or of its patient.
+    """
+    entry = message.waitlist_entry
+    consultation_type = message.booking.consultation_type
+    clinic = ClinicDetails.load()
+    book_url = reverse(
+        "bookings:book_time",
+        kwargs={"slug": consultation_type.slug, "starts_at": message.offered_time},
+    )
+    context = {
+        "consultation_type": consultation_type,
+        "when": local_time(message.offered_time),
+        "book_url": settings.SITE_URL + book_url,
+        "leave_url": settings.SITE_URL + entry.get_leave_url(),
+        "entry": entry,
+        "clinic": clinic,
+    }
+    when = local_time(message.offered_time, short=True)
+    email = EmailMultiAlternatives(
+        subject=f"A time has come free: {when}",
+        body=render_to_string("bookings/email/waitlist_offer.txt", context),
+        to=[entry.email],
+        reply_to=[clinic.email] if clinic.email else None,
+    )
+    email.attach_alternative(
+        render_to_string("bookings/email/waitlist_offer.html", context), "text/html"
+    )
     email.send()

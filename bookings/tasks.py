@@ -60,6 +60,7 @@ def deliver_booking_message(message_id):
             "booking__consultation",
             "booking__consultation_type",
             "booking__calendar",
+            "waitlist_entry",
         )
         .filter(pk=message_id)
         .first()

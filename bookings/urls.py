@@ -41,6 +41,21 @@ urlpatterns = [
         name="book_time",
     ),
     path(
+        "consultation/book/<slug:slug>/waitlist/",
+        views.WaitlistView.as_view(),
+        name="waitlist",
+    ),
+    path(
+        "consultation/book/<slug:slug>/waitlist/thanks/",
+        views.WaitlistThanksView.as_view(),
+        name="waitlist_thanks",
+    ),
+    path(
+        "consultation/waitlist/<str:token>/leave/",
+        views.LeaveWaitlistView.as_view(),
+        name="waitlist_leave",
+    ),
+    path(
         "consultation/booking/<str:token>/",
         views.ManageBookingView.as_view(),
         name="manage",

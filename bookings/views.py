@@ -27,6 +27,7 @@ from .forms import (
     FORM_TOKEN_MAX_AGE,
     BookingForm,
     ConsultationRequestForm,
+    WaitlistForm,
     issue_form_token,
 )
 from .models import (
@@ -37,6 +38,7 @@ from .models import (
     StaffCalendar,
     SubmissionCount,
     Treatment,
+    WaitlistEntry,
     local_day,
 )
 
@@ -479,6 +481,78 @@ class BookedView(TemplateView):
             clinic_zone=timezone.get_default_timezone().key,
             urgent=booking.consultation.is_urgent,
         )
+
+
+class OfferedTypeMixin:
+    """A view of the consultation type patients can book online named in the URL."""
+
+    def dispatch(self, request, *args, slug, **kwargs):
+        self.consultation_type = get_object_or_404(
+            ConsultationType.objects.offered_online(), slug=slug
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            consultation_type=self.consultation_type, **kwargs
+        )
+
+
+# The form carries a one-time token: no cache may keep it.
+@method_decorator(never_cache, name="dispatch")
+class WaitlistView(OfferedTypeMixin, FormView):
+    """
+    Join the waitlist of a type. The type's days page shows this form too
+    ({% waitlist_form %}); this page shows it alone, and with its errors.
+    """
+
+    template_name = "bookings/waitlist_form.html"
+    form_class = WaitlistForm
+    http_method_names = ["get", "head", "options", "post"]
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"consultation_type": self.consultation_type}
+
+    def form_valid(self, form):
+        if over_rate_limit(self.request):
+            context = self.get_context_data(form=form, rate_limited=True)
+            return self.render_to_response(context, status=429)
+        try:
+            form.save()
+        except IntegrityError:
+            # This form's one-time token was used: sent before, or twice at once.
+            if not WaitlistEntry.objects.filter(form_token=form.token_id).exists():
+                raise
+        return redirect("bookings:waitlist_thanks", slug=self.consultation_type.slug)
+
+
+class WaitlistThanksView(OfferedTypeMixin, TemplateView):
+    template_name = "bookings/waitlist_thanks.html"
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeaveWaitlistView(TemplateView):
+    """
+    Leave the waitlist from the link in an offer: a page that asks, and a POST
+    that deletes the entry (mail programs that open links must not do it).
+    """
+
+    template_name = "bookings/waitlist_leave.html"
+    http_method_names = ["get", "head", "options", "post"]
+
+    def dispatch(self, request, *args, token, **kwargs):
+        self.entry = WaitlistEntry.objects.from_leave_token(token)
+        return super().dispatch(request, *args, token=token, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(entry=self.entry, **kwargs)
+        return self.render_to_response(context, status=200 if self.entry else 404)
+
+    def post(self, request, *args, **kwargs):
+        if self.entry is None:
+            return self.get(request, *args, **kwargs)
+        self.entry.delete()
+        return self.render_to_response(self.get_context_data(left=True, **kwargs))
 
 
 @method_decorator(never_cache, name="dispatch")

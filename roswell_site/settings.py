@@ -459,6 +459,10 @@ BOOKINGS_RETENTION_DAYS = int(os.environ.get("BOOKINGS_RETENTION_DAYS", "730"))
 # form (the cookie's lifetime), whatever the staff's idle timeout.
 BOOKINGS_THANKS_MINUTES = int(os.environ.get("BOOKINGS_THANKS_MINUTES", "30"))
 
+# How many patients on the waitlist are e-mailed when a time frees up; the
+# first to book it gets it, the others hear it was just taken.
+BOOKINGS_WAITLIST_OFFERS = int(os.environ.get("BOOKINGS_WAITLIST_OFFERS", "3"))
+
 # The header set by the reverse proxy in front of the site that holds the
 # client's address (e.g. X-Real-IP); unset, the connection's address is used.
 CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")

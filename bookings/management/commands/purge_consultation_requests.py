@@ -1,16 +1,26 @@
 """
 Delete, or anonymise, consultation requests older than the retention period,
-as the privacy policy promises. Run it daily (cron or a systemd timer).
+as the privacy policy promises, and delete waitlist entries whose last day has
+passed or that are older than that period. Run it daily (cron or a systemd
+timer).
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.template.defaultfilters import pluralize
 
-from bookings.models import ConsultationRequest
+from bookings.models import ConsultationRequest, WaitlistEntry
+
+
+def waitlist_entries(count):
+    return f"{count} waitlist entr{pluralize(count, 'y,ies')}"
 
 
 class Command(BaseCommand):
-    help = "Delete or anonymise consultation requests older than the retention period."
+    help = (
+        "Delete or anonymise consultation requests older than the retention "
+        "period, and delete waitlist entries that are over or as old."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -33,12 +43,21 @@ class Command(BaseCommand):
         expired = ConsultationRequest.objects.older_than(days)
         if anonymise:
             expired = expired.not_anonymised()
+        # Nothing in an entry is worth keeping for statistics: always deleted.
+        expired_entries = WaitlistEntry.objects.expired(days)
         action = "anonymise" if anonymise else "delete"
         if dry_run:
             self.stdout.write(
                 f"Would {action} {expired.count()} request(s) "
                 f"received over {days} days ago."
             )
+            self.stdout.write(
+                f"Would delete {waitlist_entries(expired_entries.count())} whose "
+                f"last day has passed or received over {days} days ago."
+            )
             return
         count = expired.anonymise() if anonymise else expired.delete_with_history()
         self.stdout.write(f"{action.capitalize()}d {count} request(s).")
+        _, deleted = expired_entries.delete()
+        count = deleted.get(WaitlistEntry._meta.label, 0)
+        self.stdout.write(f"Deleted {waitlist_entries(count)}.")
