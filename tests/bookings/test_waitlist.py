@@ -608,3 +608,13 @@ def test_entries_go_when_their_days_are_over_or_after_the_retention_period(
     assert "Deleted 2 waitlist entries." in purge("--days", "30")
 
     assert list(WaitlistEntry.objects.all()) == [current]
+
+
+def test_days_page_offers_the_waitlist(client, starter_content):
+    response = client.get("/consultation/book/free-phone-consultation/")
+
+    assert response.status_code == 200
+    assert 'action="/consultation/book/free-phone-consultation/waitlist/"' in (
+        response.text
+    )
+    assert "E-mail me when a time frees up" in response.text
