@@ -465,10 +465,10 @@ def test_details_page_runs_a_fixed_number_of_queries(
     for n in range(bookings):
         make_booking(phone_call, other, start + timedelta(hours=n))
 
-    # The type; the calendars, their weekly and extra hours, the closed dates
-    # and the bookings (availability.py); the treatments; the clinic's details
-    # and the menu; the article's treatment.
-    with django_assert_num_queries(10):
+    # The type; the weekly and extra hours with their calendars, the closed
+    # dates and the bookings (availability.py); the treatments; the clinic's
+    # details and the menu; the article's treatment.
+    with django_assert_num_queries(9):
         response = client.get(details_url(phone_call), {"article": "fibro"})
     assert response.status_code == 200
 
