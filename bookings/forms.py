@@ -7,11 +7,14 @@ from crispy_forms.layout import Div, Layout
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+
+from pages.models import Article
 
 from .models import (
     RISK_PATTERN,
@@ -141,7 +144,7 @@ class PatientDetailsForm(forms.ModelForm):
     # Typed text, cleaned before validation so control characters never count.
     SINGLE_LINE_FIELDS = ("full_name", "email", "phone")
 
-    def __init__(self, data=None, *args, browser_key=None, **kwargs):
+    def __init__(self, data=None, *args, browser_key=None, article="", **kwargs):
         self.browser_key = browser_key
         if data is not None:
             data = data.copy()
@@ -153,6 +156,8 @@ class PatientDetailsForm(forms.ModelForm):
         super().__init__(data, *args, **kwargs)
         self.fields["treatment"].queryset = Treatment.objects.filter(is_active=True)
         self.fields["treatment"].empty_label = "Please choose"
+        if not self.is_bound:
+            self.list_treatments(article)
         self.fields["phone"].widget.input_type = "tel"
         self.fields["phone"].widget.attrs["autocomplete"] = "tel"
         # site.js shows the crisis guidance as soon as the message matches.
@@ -174,6 +179,24 @@ class PatientDetailsForm(forms.ModelForm):
                 field.label = format_html(
                     '{} <span class="required">(required)</span>', field.label
                 )
+
+    def list_treatments(self, article):
+        """
+        Load the treatment list of a blank form in one query, which also finds
+        the first treatment matching a topic of the published article (slug)
+        the patient came from, and choose that one.
+        """
+        field = self.fields["treatment"]
+        of_article = Article.objects.published().filter(
+            slug=article, topics__slug=OuterRef("slug")
+        )
+        treatments = list(field.queryset.annotate(of_article=Exists(of_article)))
+        field.choices = [("", field.empty_label)] + [
+            (field.prepare_value(treatment), field.label_from_instance(treatment))
+            for treatment in treatments
+        ]
+        if chosen := next((each for each in treatments if each.of_article), None):
+            self.initial["treatment"] = chosen
 
     @cached_property
     def helper(self):
