@@ -94,8 +94,8 @@ def nearest_free_slots(consultation_type, wanted, count=3, now=None, **options):
 class Schedule:
     """
     The calendars taking a type from first_day to last_day (local dates), with
-    their hours, closed days and active bookings, each loaded once: four
-    queries whatever the data. Only `calendar` if given; the booking
+    their hours, closed days and active bookings, each loaded once: at most
+    four queries whatever the data. Only `calendar` if given; the booking
     `ignoring` (one being moved) leaves its time free. No rule of notice or
     horizon here: free_slots and Booking.objects.take apply them.
     """

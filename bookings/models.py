@@ -873,10 +873,10 @@ def is_overlap_refused(error):
 
 def check_time(consultation_type, starts_at, *, now, by_staff):
     """
-    Raise a ValidationError unless this path may book a time of this type at
-    starts_at, whether it is in some calendar's hours or not (see
-    free_calendar). Staff may book inside the minimum notice and past the
-    horizon, and types not offered online.
+    Raise a ValidationError unless this path may book this type at starts_at:
+    offered online, not past, inside the minimum notice and the horizon. Staff
+    may book inside the notice, past the horizon, and types not offered
+    online. Whether a calendar has the time is free_calendar's question.
     """
     if not by_staff and not consultation_type.is_offered_online:
         raise not_offered()
