@@ -6,8 +6,8 @@ converted to UTC, so a daylight-saving change neither shifts nor duplicates a
 time: a wall-clock time that does not exist that day (spring) is left out, and
 one that happens twice (autumn) is offered once, the first time.
 
-A fixed number of queries whatever the data: the calendars with their hours,
-the closed dates, and the bookings of the range.
+A fixed number of queries whatever the data (see Schedule): the calendars'
+weekly and extra hours, the closed dates, and the bookings of the range.
 """
 
 from bisect import bisect_left
@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import NamedTuple
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
-from .models import Booking, ClosedDates, ExtraHours, StaffCalendar
+from .models import Booking, ClosedDates, ExtraHours, StaffCalendar, WeeklyHours
 
 
 class Slot(NamedTuple):
@@ -46,8 +47,7 @@ def free_slots(
     booking `ignoring` (one being moved) counts as free.
     """
     now = now or timezone.now()
-    zone = timezone.get_default_timezone()
-    today = timezone.localtime(now, zone).date()
+    today = timezone.localtime(now, timezone.get_default_timezone()).date()
     first_day = max(first_day, today)
     if not by_staff:
         horizon = today + timedelta(days=consultation_type.horizon_days)
@@ -55,27 +55,17 @@ def free_slots(
     if first_day > last_day:
         return []
 
-    calendars = calendars_taking(consultation_type, first_day, last_day, calendar)
-    if not calendars:
-        return []
-    closures = closed_days(calendars, first_day, last_day)
-    busy = BusyTimes(consultation_type, calendars, first_day, last_day, zone, ignoring)
-
+    schedule = Schedule(
+        consultation_type, first_day, last_day, calendar=calendar, ignoring=ignoring
+    )
     earliest = (
         now if by_staff else now + timedelta(hours=consultation_type.notice_hours)
     )
-    slots = []
-    for day in days_between(first_day, last_day):
-        for each in calendars:
-            if (each.pk, day) in closures or (None, day) in closures:
-                continue
-            if busy.is_full(each, day):
-                continue
-            slots.extend(
-                slot
-                for slot in day_slots(consultation_type, each, day, zone)
-                if slot.starts_at >= earliest and not busy.overlaps(slot)
-            )
+    slots = [
+        slot
+        for slot in schedule.slots()
+        if slot.starts_at >= earliest and schedule.is_free(slot)
+    ]
     return sorted(slots, key=lambda slot: (slot.starts_at, slot.calendar.name))
 
 
@@ -101,38 +91,108 @@ def nearest_free_slots(consultation_type, wanted, count=3, now=None, **options):
     return sorted(nearest, key=lambda slot: (slot.starts_at, slot.calendar.name))
 
 
-def calendars_with_time(consultation_type, starts_at):
+class Schedule:
     """
-    The calendars taking this type that have a time of it at starts_at in
-    their hours, open that day: booked or not, however soon or far.
+    The calendars taking a type from first_day to last_day (local dates), with
+    their hours, closed days and active bookings, each loaded once: at most
+    four queries whatever the data. Only `calendar` if given; the booking
+    `ignoring` (one being moved) leaves its time free. No rule of notice or
+    horizon here: free_slots and Booking.objects.take apply them.
     """
-    zone = timezone.get_default_timezone()
-    day = timezone.localtime(starts_at, zone).date()
-    calendars = calendars_taking(consultation_type, day, day)
-    closures = closed_days(calendars, day, day)
-    return [
-        calendar
-        for calendar in calendars
-        if (calendar.pk, day) not in closures
-        and (None, day) not in closures
-        and any(
-            slot.starts_at == starts_at
-            for slot in day_slots(consultation_type, calendar, day, zone)
+
+    def __init__(
+        self, consultation_type, first_day, last_day, *, calendar=None, ignoring=None
+    ):
+        self.consultation_type = consultation_type
+        self.first_day, self.last_day = first_day, last_day
+        self.ignoring = ignoring
+        self.zone = timezone.get_default_timezone()
+        self.hours = hours_by_calendar(consultation_type, first_day, last_day, calendar)
+        self.calendars = list(self.hours)
+        self.closures = (
+            closed_days(self.calendars, first_day, last_day)
+            if self.calendars
+            else set()
         )
-    ]
+
+    @cached_property
+    def busy(self):
+        return BusyTimes(
+            self.consultation_type,
+            self.calendars,
+            self.first_day,
+            self.last_day,
+            self.zone,
+            self.ignoring,
+        )
+
+    def slots(self):
+        """Every time of the type in the calendars' open hours, booked or not."""
+        return [
+            slot
+            for day in days_between(self.first_day, self.last_day)
+            for calendar in self.calendars
+            for slot in self.open_slots(calendar, day)
+        ]
+
+    def slots_at(self, starts_at):
+        """The slots at starts_at, one per calendar open then, booked or not."""
+        day = timezone.localtime(starts_at, self.zone).date()
+        return [
+            slot
+            for calendar in self.calendars
+            for slot in self.open_slots(calendar, day)
+            if slot.starts_at == starts_at
+        ]
+
+    def is_free(self, slot):
+        """Whether the slot is neither over the day's cap nor overlapping a booking."""
+        day = timezone.localtime(slot.starts_at, self.zone).date()
+        return not (self.busy.is_full(slot.calendar, day) or self.busy.overlaps(slot))
+
+    def open_slots(self, calendar, day):
+        """The calendar's slots that day, none if it is closed."""
+        if (calendar.pk, day) in self.closures or (None, day) in self.closures:
+            return []
+        periods = self.hours[calendar].on(day)
+        return day_slots(self.consultation_type, calendar, periods, day, self.zone)
 
 
-def calendars_taking(consultation_type, first_day, last_day, calendar=None):
-    """The calendars with their weekly hours and extra hours in the range."""
+class CalendarHours(NamedTuple):
+    """A calendar's weekly hours and extra hours."""
+
+    weekly: list
+    extra: list
+
+    def on(self, day):
+        """The periods of that day."""
+        return [hours for hours in self.weekly if hours.weekday == day.weekday()] + [
+            hours for hours in self.extra if hours.day == day
+        ]
+
+
+def hours_by_calendar(consultation_type, first_day, last_day, calendar=None):
+    """
+    The weekly hours and the range's extra hours of the calendars taking the
+    type, by calendar in name order: two queries, each bringing its calendars.
+    A calendar with no hours in the range offers nothing and is left out.
+    """
     calendars = StaffCalendar.objects.taking(consultation_type)
     if calendar is not None:
         calendars = calendars.filter(pk=calendar.pk)
-    extra_hours = ExtraHours.objects.filter(day__range=(first_day, last_day))
-    return list(
-        calendars.prefetch_related(
-            "weekly_hours", Prefetch("extra_hours", queryset=extra_hours)
-        )
+    weekly_hours = WeeklyHours.objects.filter(calendar__in=calendars)
+    extra_hours = ExtraHours.objects.filter(
+        calendar__in=calendars, day__range=(first_day, last_day)
     )
+    hours = defaultdict(lambda: CalendarHours([], []))
+    for each in weekly_hours.select_related("calendar"):
+        hours[each.calendar].weekly.append(each)
+    for each in extra_hours.select_related("calendar"):
+        hours[each.calendar].extra.append(each)
+    return {
+        calendar: hours[calendar]
+        for calendar in sorted(hours, key=lambda calendar: calendar.name)
+    }
 
 
 def closed_days(calendars, first_day, last_day):
@@ -165,11 +225,8 @@ def local_to_utc(day, time, zone):
     return instant
 
 
-def day_slots(consultation_type, calendar, day, zone):
-    """Every time of the type in that day's periods of the calendar, booked or not."""
-    periods = [
-        hours for hours in calendar.weekly_hours.all() if hours.weekday == day.weekday()
-    ] + [hours for hours in calendar.extra_hours.all() if hours.day == day]
+def day_slots(consultation_type, calendar, periods, day, zone):
+    """Every time of the type in the calendar's periods of that day, booked or not."""
     duration, step = (
         consultation_type.duration,
         (consultation_type.duration + consultation_type.buffer),

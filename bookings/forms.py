@@ -9,12 +9,15 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+
+from pages.models import Article
 
 from .models import (
     RISK_PATTERN,
@@ -214,7 +217,7 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
     # Typed text, cleaned before validation so control characters never count.
     SINGLE_LINE_FIELDS = ("full_name", "email", "phone")
 
-    def __init__(self, data=None, *args, **kwargs):
+    def __init__(self, data=None, *args, article="", **kwargs):
         if data is not None:
             data = data.copy()
             for name in self.SINGLE_LINE_FIELDS:
@@ -225,6 +228,8 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
         super().__init__(data, *args, **kwargs)
         self.fields["treatment"].queryset = Treatment.objects.filter(is_active=True)
         self.fields["treatment"].empty_label = "Please choose"
+        if not self.is_bound:
+            self.list_treatments(article)
         self.fields["phone"].widget.input_type = "tel"
         self.fields["phone"].widget.attrs["autocomplete"] = "tel"
         # site.js shows the crisis guidance as soon as the message matches.
@@ -242,6 +247,24 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
             f"{self.subject}."
         )
         mark_required(self.fields)
+
+    def list_treatments(self, article):
+        """
+        Load the treatment list of a blank form in one query, which also finds
+        the first treatment matching a topic of the published article (slug)
+        the patient came from, and choose that one.
+        """
+        field = self.fields["treatment"]
+        of_article = Article.objects.published().filter(
+            slug=article, topics__slug=OuterRef("slug")
+        )
+        treatments = list(field.queryset.annotate(of_article=Exists(of_article)))
+        field.choices = [("", field.empty_label)] + [
+            (field.prepare_value(treatment), field.label_from_instance(treatment))
+            for treatment in treatments
+        ]
+        if chosen := next((each for each in treatments if each.of_article), None):
+            self.initial["treatment"] = chosen
 
     @property
     def message_suggests_risk(self):

@@ -873,12 +873,11 @@ def is_overlap_refused(error):
 
 def check_time(consultation_type, starts_at, *, now, by_staff):
     """
-    Raise a ValidationError unless starts_at is a time of this type in some
-    calendar's hours that this path may book, booked or not. Staff may book
-    inside the minimum notice and past the horizon, and types not offered online.
+    Raise a ValidationError unless this path may book this type at starts_at:
+    offered online, not past, inside the minimum notice and the horizon. Staff
+    may book inside the notice, past the horizon, and types not offered
+    online. Whether a calendar has the time is free_calendar's question.
     """
-    from .availability import calendars_with_time  # availability imports models
-
     if not by_staff and not consultation_type.is_offered_online:
         raise not_offered()
     if starts_at <= now:
@@ -901,14 +900,6 @@ def check_time(consultation_type, starts_at, *, now, by_staff):
                 code="too_far",
                 params={"days": consultation_type.horizon_days},
             )
-    if not calendars_with_time(consultation_type, starts_at):
-        if not StaffCalendar.objects.taking(consultation_type).exists():
-            raise not_offered()
-        raise ValidationError(
-            "We have no consultation at that time. Please choose one of the "
-            "times shown.",
-            code="not_a_slot",
-        )
 
 
 def local_day(moment):
@@ -924,25 +915,37 @@ def not_offered():
     )
 
 
+def no_such_time(consultation_type):
+    """The error for a time in no open calendar's hours of the type."""
+    if not StaffCalendar.objects.taking(consultation_type).exists():
+        return not_offered()
+    return ValidationError(
+        "We have no consultation at that time. Please choose one of the times shown.",
+        code="not_a_slot",
+    )
+
+
 def free_calendar(consultation_type, starts_at, *, now, by_staff, moving=None):
     """
     The calendar to book starts_at in: the one of the booking being moved if
     it is free then, else the first free one. Raises ValidationError for a time
-    that cannot be booked, SlotTaken for one that is not free.
+    that cannot be booked, SlotTaken for one that is not free. The day's
+    hours, closures and bookings are loaded once for both answers.
     """
-    from .availability import free_slots  # availability imports models
+    from .availability import Schedule  # availability imports models
 
     check_time(consultation_type, starts_at, now=now, by_staff=by_staff)
     day = local_day(starts_at)
-    options = {"by_staff": by_staff, "ignoring": moving}
-    free = [
-        slot.calendar
-        for slot in free_slots(consultation_type, day, day, now, **options)
-        if slot.starts_at == starts_at
-    ]
+    schedule = Schedule(consultation_type, day, day, ignoring=moving)
+    slots = schedule.slots_at(starts_at)
+    if not slots:
+        raise no_such_time(consultation_type)
+    free = [slot.calendar for slot in slots if schedule.is_free(slot)]
     if not free:
         raise SlotTaken(
-            nearest_free_times(consultation_type, starts_at, now, **options)
+            nearest_free_times(
+                consultation_type, starts_at, now, by_staff=by_staff, ignoring=moving
+            )
         )
     if moving is not None and moving.calendar in free:
         return moving.calendar

@@ -18,7 +18,6 @@ from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
-from pages.models import Article
 from roswell_site.client_ip import client_address
 
 from .availability import days_between, free_slots, nearest_free_slots
@@ -37,7 +36,6 @@ from .models import (
     SlotTaken,
     StaffCalendar,
     SubmissionCount,
-    Treatment,
     WaitlistEntry,
     local_day,
 )
@@ -131,25 +129,15 @@ class PatientFormMixin:
         return key if BROWSER_KEY.fullmatch(key) else secrets.token_urlsafe(24)
 
     def get_initial(self):
-        initial = super().get_initial() | {
+        return super().get_initial() | {
             "form_token": issue_form_token(self.browser_key)
         }
-        if treatment := self.treatment_from_article():
-            initial["treatment"] = treatment
-        return initial
-
-    def treatment_from_article(self):
-        """The treatment matching a topic of the article the patient came from."""
-        slug = article_slug(self.request)
-        if not slug:
-            return None
-        topic_slugs = (
-            Article.objects.published().filter(slug=slug).values("topics__slug")
-        )
-        return Treatment.objects.filter(is_active=True, slug__in=topic_slugs).first()
 
     def get_form_kwargs(self):
-        return super().get_form_kwargs() | {"browser_key": self.browser_key}
+        return super().get_form_kwargs() | {
+            "browser_key": self.browser_key,
+            "article": article_slug(self.request),
+        }
 
     def render_to_response(self, context, **response_kwargs):
         response = super().render_to_response(context, **response_kwargs)
