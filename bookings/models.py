@@ -5,7 +5,13 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, models, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Cast
 from django.tasks import default_task_backend
@@ -866,9 +872,21 @@ class SlotTaken(Exception):
         self.nearest = list(nearest)
 
 
+# PostgreSQL's error code for a deadlock. Two bookings of overlapping times
+# inserted at once can each wait for the other in the exclusion constraint's
+# check; PostgreSQL lets one through and aborts the other with this code.
+DEADLOCK_DETECTED = "40P01"
+
+
 def is_overlap_refused(error):
-    """Whether the database refused a booking because its time overlaps another."""
-    return "booking_no_overlap" in str(error)
+    """
+    Whether the database refused a booking because its time overlaps another
+    (booking_no_overlap), or aborted it in a deadlock with such a booking.
+    """
+    return (
+        "booking_no_overlap" in str(error)
+        or getattr(error.__cause__, "pgcode", None) == DEADLOCK_DETECTED
+    )
 
 
 def check_time(consultation_type, starts_at, *, now, by_staff):
@@ -990,7 +1008,7 @@ class BookingQuerySet(models.QuerySet):
                     BookingMessage.Kind.STAFF_BOOKED,
                     now=now,
                 )
-        except IntegrityError as error:
+        except (IntegrityError, OperationalError) as error:
             # Another booking of this time committed after the check above.
             if not is_overlap_refused(error):
                 raise
@@ -1142,7 +1160,7 @@ class Booking(models.Model):
                     BookingMessage.Kind.CHANGE, BookingMessage.Kind.STAFF_MOVED, now=now
                 )
                 WaitlistEntry.objects.offer_freed_time(self, old_starts_at, now=now)
-        except IntegrityError as error:
+        except (IntegrityError, OperationalError) as error:
             if not is_overlap_refused(error):
                 raise
             self.refresh_from_db()

@@ -6,11 +6,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from bookings.availability import free_slots
-from bookings.models import Booking, ClosedDates, ConsultationRequest, SlotTaken
+from bookings.models import (
+    Booking,
+    ClosedDates,
+    ConsultationRequest,
+    SlotTaken,
+    is_overlap_refused,
+)
 
 # Monday 4 January 2027, 7:00 in New York; the bookable Monday is a week later.
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
@@ -335,3 +341,21 @@ def test_now_defaults_to_the_clock(new_consultation, clinic_type, calendar):
         Booking.objects.take(new_consultation(), clinic_type, wanted)
 
     assert refused.value.code == "in_the_past"
+
+
+class PostgresError(Exception):
+    def __init__(self, pgcode):
+        super().__init__(pgcode)
+        self.pgcode = pgcode
+
+
+@pytest.mark.parametrize(
+    ("pgcode", "refused"),
+    [("40P01", True), ("57P01", False), (None, False)],
+)
+def test_a_deadlock_between_two_bookings_counts_as_the_time_taken(pgcode, refused):
+    """PostgreSQL aborts one of two overlapping inserts with a deadlock."""
+    error = OperationalError("deadlock detected" if refused else "other")
+    error.__cause__ = PostgresError(pgcode)
+
+    assert is_overlap_refused(error) is refused
