@@ -426,6 +426,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 # default keeps most password-guessing robots away.
 ADMIN_PATH = os.environ.get("DJANGO_ADMIN_PATH", "admin/").strip("/") + "/"
 
+# Lines of the access log (who opened, exported, searched or re-sent requests in
+# the admin) older than this are deleted by `manage.py purge_consultation_requests`;
+# six years, leap days included, as US rules ask of such records.
+BOOKINGS_ACCESS_LOG_DAYS = int(os.environ.get("BOOKINGS_ACCESS_LOG_DAYS", "2192"))
+
 # Patients can move or cancel a booking from their link until this many hours
 # before it starts; after that, the page gives the clinic's phone number.
 BOOKINGS_CHANGE_CUTOFF_HOURS = int(os.environ.get("BOOKINGS_CHANGE_CUTOFF_HOURS", "2"))
