@@ -25,6 +25,7 @@ from roswell_site.admin import HistoryAdmin
 from roswell_site.client_ip import client_address
 
 from .availability import days_between, free_slots, local_midnight
+from .encryption import EncryptedTextField
 from .models import (
     FREE_MAIL_DOMAINS,
     AccessLogEntry,
@@ -140,6 +141,8 @@ class ContactAttemptInline(admin.TabularInline):
     extra = 1
     fields = ("attempted_at", "method", "result", "notes", "staff")
     readonly_fields = ("staff",)
+    # A note is a line; stored as text only because its ciphertext is longer.
+    formfield_overrides = {EncryptedTextField: {"widget": forms.TextInput}}
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

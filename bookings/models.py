@@ -21,6 +21,8 @@ from django.utils.crypto import salted_hmac
 from phonenumber_field.modelfields import PhoneNumberField
 from reversion.models import Revision, Version
 
+from .encryption import EncryptedTextField
+
 # Crockford's base32 without I, L, O and U: nothing to misread over the phone.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -256,7 +258,7 @@ class ConsultationRequest(models.Model):
     preferred_time = models.CharField(
         "preferred time of day", max_length=10, choices=TimeOfDay, default=TimeOfDay.ANY
     )
-    message = models.TextField(blank=True, max_length=1000)
+    message = EncryptedTextField(blank=True, max_length=1000)
     heard_about = models.CharField(
         "how they heard about us", max_length=10, choices=HeardAbout, blank=True
     )
@@ -285,7 +287,7 @@ class ConsultationRequest(models.Model):
         related_name="assigned_consultation_requests",
         limit_choices_to={"is_staff": True},
     )
-    internal_notes = models.TextField(
+    internal_notes = EncryptedTextField(
         blank=True, help_text="Only staff see these notes."
     )
 
@@ -437,7 +439,7 @@ class ContactAttempt(models.Model):
         "how", max_length=10, choices=ConsultationRequest.ContactMethod
     )
     result = models.CharField(max_length=15, choices=Result)
-    notes = models.CharField(max_length=300, blank=True)
+    notes = EncryptedTextField(max_length=300, blank=True)
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
