@@ -36,7 +36,9 @@ def fernet_for(keys):
         raise ImproperlyConfigured(
             "BOOKINGS_ENCRYPTION_KEYS must be one or more comma-separated keys of "
             "32 url-safe base64-encoded bytes; make one with `python manage.py "
-            "rotate_encryption_key --new-key`."
+            'rotate_encryption_key --new-key` or `python -c "from '
+            "cryptography.fernet import Fernet; "
+            'print(Fernet.generate_key().decode())"`.'
         ) from error
 
 
