@@ -68,16 +68,18 @@ def test_opening_the_history_of_a_request_is_logged(
     admin_client, admin_user, consultations_made
 ):
     [consultation] = consultations_made()
-    with reversion.create_revision():
-        consultation.internal_notes = "Called back."
-        consultation.save()
-    version = Version.objects.get_for_object(consultation).get()
+    for notes in ("Called back.", "Called again."):
+        with reversion.create_revision():
+            consultation.internal_notes = notes
+            consultation.save()
+    first, second = Version.objects.get_for_object(consultation).order_by("pk")
+    compare = f"history/compare/?version_id1={first.pk}&version_id2={second.pk}"
 
-    for url in ("history/", f"history/{version.pk}/"):
+    for url in ("history/", f"history/{first.pk}/", compare):
         response = admin_client.get(f"{LIST_URL}{consultation.pk}/{url}")
         assert response.status_code == 200
 
-    assert [line.action for line in lines()] == ["history", "history"]
+    assert [line.action for line in lines()] == ["history"] * 3
     for line in lines():
         assert_line(line, admin_user, "history", consultation.reference)
 

@@ -86,6 +86,28 @@ def test_the_revision_history_holds_no_plain_text_but_shows_it_to_staff(
     assert NOTES in page.content.decode()
 
 
+def test_comparing_versions_shows_the_plain_text_to_staff(consultation, admin_client):
+    admin_client.post(
+        f"{LIST_URL}{consultation.pk}/change/",
+        {
+            "status": "contacted",
+            "internal_notes": "Booked for Tuesday.",
+            "contact_attempts-TOTAL_FORMS": "0",
+            "contact_attempts-INITIAL_FORMS": "0",
+        },
+    )
+    first, second = Version.objects.get_for_object(consultation).order_by("pk")
+
+    page = admin_client.get(
+        f"{LIST_URL}{consultation.pk}/history/compare/",
+        {"version_id1": first.pk, "version_id2": second.pk},
+    ).content.decode()
+
+    # The diff marks up the changed words separately.
+    assert "Prefers mornings; on duloxetine" in page and "Tuesday" in page
+    assert "gAAAAA" not in page
+
+
 def test_reverting_to_an_old_version_restores_the_text_encrypted(
     consultation, admin_client
 ):
