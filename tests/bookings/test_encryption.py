@@ -238,8 +238,20 @@ def test_a_pg_dump_shows_no_plain_text_of_the_health_fields(consultation):
 
 
 PLAIN_TEXTS = [MESSAGE, NOTES, ATTEMPT_NOTES]
-BEFORE_ENCRYPTION = [("bookings", "0010_access_log")]
-ENCRYPTION = [("bookings", "0011_encrypt_health_text")]
+
+
+def encryption_migrations():
+    """[the migration encrypting the text], [the bookings migration before it]."""
+    graph = MigrationExecutor(connection).loader.graph
+    [encryption] = [
+        node
+        for node in graph.nodes
+        if node[0] == "bookings" and node[1].endswith("_encrypt_health_text")
+    ]
+    [before] = [
+        node for node in graph.node_map[encryption].parents if node[0] == "bookings"
+    ]
+    return [encryption], [before.key]
 
 
 REVERSION = ("reversion", "0002_add_index_on_version_for_content_type_and_db")
@@ -300,10 +312,11 @@ def make_plain_request(apps):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_encrypts_existing_text_and_history_and_back():
-    make_plain_request(migrate(BEFORE_ENCRYPTION))
+    encryption, before_encryption = encryption_migrations()
+    make_plain_request(migrate(before_encryption))
     assert set(PLAIN_TEXTS) <= set(raw_columns())
 
-    migrate(ENCRYPTION)
+    migrate(encryption)
 
     raw = raw_columns() + raw_versions()
     assert all(text not in value for value in raw for text in PLAIN_TEXTS)
@@ -317,7 +330,7 @@ def test_the_migration_encrypts_existing_text_and_history_and_back():
         if value in PLAIN_TEXTS
     ] == PLAIN_TEXTS
 
-    migrate(BEFORE_ENCRYPTION)
+    migrate(before_encryption)
     assert set(PLAIN_TEXTS) <= set(raw_columns())
     assert all(any(text in data for data in raw_versions()) for text in PLAIN_TEXTS)
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
