@@ -13,8 +13,9 @@ import json
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
+from django.db.models.lookups import Exact, IsNull
 
 # Every Fernet token starts with its version byte, 0x80, base64-encoded.
 TOKEN_PREFIX = "gAAAAA"  # noqa: S105 - not a secret
@@ -99,11 +100,22 @@ def change_serialized_fields(serialized_data, field_names, change):
     return json.dumps(objects)
 
 
+class IsEmpty(Exact):
+    """`field=""`: each encryption of a text differs, so nothing else can match."""
+
+    def get_prep_lookup(self):
+        if self.rhs != "":
+            raise FieldError(
+                "Encrypted text can only be compared with the empty string."
+            )
+        return super().get_prep_lookup()
+
+
 class EncryptedTextField(models.TextField):
     """
     Text stored encrypted, in the database and in the revision history, and
     read as plain text. The database sees only ciphertext, so it cannot search
-    or compare it: only empty or not (`exact=""`, `isnull`) can be asked.
+    or compare it: only empty or not (`field=""`, `isnull`) can be asked.
     """
 
     description = "Text encrypted at rest"
@@ -134,9 +146,7 @@ class EncryptedTextField(models.TextField):
         return value
 
     def get_lookup(self, lookup_name):
-        if lookup_name not in ("exact", "isnull"):
-            return None
-        return super().get_lookup(lookup_name)
+        return {"exact": IsEmpty, "isnull": IsNull}.get(lookup_name)
 
 
 def encrypted_field_names(model):

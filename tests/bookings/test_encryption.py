@@ -138,6 +138,9 @@ def test_the_database_cannot_be_asked_about_the_encrypted_text(consultation):
     """So nobody adds them to the admin's search, which would find nothing."""
     with pytest.raises(FieldError, match="Unsupported lookup 'icontains'"):
         ConsultationRequest.objects.filter(message__icontains="winter").exists()
+    with pytest.raises(FieldError, match="only be compared with the empty string"):
+        ConsultationRequest.objects.filter(message=MESSAGE).exists()
+    assert ConsultationRequest.objects.filter(internal_notes__isnull=False).exists()
 
 
 def test_search_and_export_keep_working(consultation, admin_client):
