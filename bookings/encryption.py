@@ -135,7 +135,8 @@ class EncryptedTextField(models.TextField):
     def to_python(self, value):
         """
         Plain text from a form, or the ciphertext of a serialized value (an
-        old version from the revision history) decrypted.
+        old version from the revision history) decrypted; a ciphertext that no
+        key decrypts stays as it is, so the history page still opens.
         """
         value = super().to_python(value)
         if value and value.startswith(TOKEN_PREFIX):

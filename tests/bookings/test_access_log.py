@@ -219,6 +219,28 @@ def test_superusers_read_the_log_but_cannot_change_or_delete_it(
     assert AccessLogEntry.objects.values().get() == before
 
 
+def test_every_log_address_lets_a_superuser_read_and_nothing_else(
+    admin_client, logged_line
+):
+    before = AccessLogEntry.objects.values().get()
+    # The bare object address redirects to its change page.
+    reading = ("", "ID/history/", "ID/change/", "ID/")
+
+    for url in log_admin_urls(logged_line):
+        route = url.removeprefix(LOG_URL).replace(f"{logged_line.pk}/", "ID/", 1)
+        read = admin_client.get(url, follow=True)
+        posted = admin_client.post(
+            url, {"post": "yes", "username": "x", "action": "search"}, follow=True
+        )
+
+        assert read.status_code == (200 if route in reading else 403), url
+        # A list or history page shown again is no change; nor is the redirect,
+        # which the client follows with a GET.
+        shown = ("", "ID/history/", "ID/")
+        assert posted.status_code == (200 if route in shown else 403), route
+        assert AccessLogEntry.objects.values().get() == before
+
+
 def purge(*args):
     output = io.StringIO()
     call_command("purge_consultation_requests", *args, stdout=output)
