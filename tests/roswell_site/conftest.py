@@ -7,7 +7,6 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
 PRODUCTION_SECRET = "k3v9-production-like-secret-" + "x7Qm2pLr9sT4vW8yZ1aB5cD6eF0gH3jK"
-PRODUCTION_ENCRYPTION_KEY = "N2sE0dQ0m9yXlJ3vT6cW1bR8hK5pZ4aF7gU2iY9oL0c="
 
 
 def production_env(**overrides):
@@ -19,7 +18,8 @@ def production_env(**overrides):
     }
     env |= {
         "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
-        "BOOKINGS_ENCRYPTION_KEYS": PRODUCTION_ENCRYPTION_KEY,
+        # The test suite's (pyproject.toml): processes started share its database.
+        "BOOKINGS_ENCRYPTION_KEYS": os.environ["BOOKINGS_ENCRYPTION_KEYS"],
         "DJANGO_ALLOWED_HOSTS": "www.roswellinfusions.example",
         "DATABASE_URL": "postgres://roswell@127.0.0.1:5432/roswell",
         "DJANGO_BEHIND_PROXY": "1",
