@@ -6,6 +6,7 @@ throwaway SQLite database holding the starter content and one staff login, and
 secrets made up for this run only.
 """
 
+import base64
 import contextlib
 import os
 import secrets
@@ -71,6 +72,9 @@ def production_site():
             if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "BOOKINGS_"))
         } | {
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "BOOKINGS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(
+                secrets.token_bytes(32)
+            ).decode(),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "DJANGO_SITE_URL": url,
             "DATABASE_URL": f"sqlite:///{scratch}/site.sqlite3",

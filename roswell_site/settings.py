@@ -4,9 +4,12 @@ Settings for the Roswell Infusions site.
 Everything that differs between a laptop and a server comes from the environment
 (see the README's "Configuration" section). Production is the default: debug is
 opt-in with DJANGO_DEBUG=1, and without it the site refuses to start unless
-DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL are set.
+DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and BOOKINGS_ENCRYPTION_KEYS
+are set.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -41,7 +44,12 @@ DEBUG = env_bool("DJANGO_DEBUG")
 if not DEBUG and (
     missing := [
         name
-        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+        for name in (
+            "DJANGO_SECRET_KEY",
+            "DJANGO_ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "BOOKINGS_ENCRYPTION_KEYS",
+        )
         if not os.environ.get(name, "").strip()
     ]
 ):
@@ -426,12 +434,27 @@ WHITENOISE_USE_FINDERS = DEBUG
 # default keeps most password-guessing robots away.
 ADMIN_PATH = os.environ.get("DJANGO_ADMIN_PATH", "admin/").strip("/") + "/"
 
+# Lines of the access log (who opened, exported, searched or re-sent requests in
+# the admin) older than this are deleted by `manage.py purge_consultation_requests`;
+# six years, leap days included, as US rules ask of such records.
+BOOKINGS_ACCESS_LOG_DAYS = int(os.environ.get("BOOKINGS_ACCESS_LOG_DAYS", "2192"))
+
 # Patients can move or cancel a booking from their link until this many hours
 # before it starts; after that, the page gives the clinic's phone number.
 BOOKINGS_CHANGE_CUTOFF_HOURS = int(os.environ.get("BOOKINGS_CHANGE_CUTOFF_HOURS", "2"))
 
 # Name, e-mail and phone in the staff notification; treatment and message never.
 BOOKINGS_EMAIL_CONTACT_DETAILS = env_bool("BOOKINGS_EMAIL_CONTACT_DETAILS")
+
+# Keys that encrypt the request's message, internal notes and contact-attempt
+# notes in the database (bookings/encryption.py): the first encrypts, all
+# decrypt. Required in production; with debug on, a key derived from the secret
+# key stands in, so `make run` needs none.
+BOOKINGS_ENCRYPTION_KEYS = env_list("BOOKINGS_ENCRYPTION_KEYS") or [
+    base64.urlsafe_b64encode(
+        hashlib.sha256(f"bookings.encryption:{SECRET_KEY}".encode()).digest()
+    ).decode()
+]
 
 # Seconds a person needs at least to fill in the form; faster is a bot.
 BOOKINGS_MIN_FILL_SECONDS = int(os.environ.get("BOOKINGS_MIN_FILL_SECONDS", "3"))
