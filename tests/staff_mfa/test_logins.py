@@ -5,7 +5,6 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.staff_mfa.conftest import (
-    PASSWORD,
     code_for,
     code_for_secret,
     log_in,
@@ -253,7 +252,9 @@ def test_staff_cannot_remove_someone_elses_device(staff_user, superuser):
     theirs = make_app(superuser)
     client = log_in_verified(Client(), staff_user, device)
 
-    response = client.post("/admin/two-factor/remove/", {"device": theirs.persistent_id})
+    response = client.post(
+        "/admin/two-factor/remove/", {"device": theirs.persistent_id}
+    )
 
     assert response.status_code == 404
     assert TOTPDevice.objects.filter(pk=theirs.pk).exists()
