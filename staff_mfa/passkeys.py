@@ -16,6 +16,8 @@ from django_otp_webauthn.views import (
 
 from .logins import complete_login
 
+PASSKEY = "Passkey"
+
 
 def relying_party_id(request):
     return split_domain_port(request.get_host())[0]
@@ -24,6 +26,11 @@ def relying_party_id(request):
 class PasskeyHelper(WebAuthnHelper):
     def get_allowed_origins(self):
         return [f"{self.request.scheme}://{self.request.get_host()}"]
+
+    def create_credential(self, *args, **kwargs):
+        device = super().create_credential(*args, **kwargs)
+        device.name = PASSKEY
+        return device
 
 
 class CompletePasskeyVerificationView(CompleteCredentialAuthenticationView):
