@@ -105,11 +105,13 @@ def remaining_recovery_codes(user):
     return StaticToken.objects.filter(device__user=user).count()
 
 
-def has_second_step_device(user):
-    """An authenticator app or a passkey; recovery codes alone do not count."""
-    return any(
-        not isinstance(device, StaticDevice) for device in devices_for_user(user)
-    )
+def second_step_devices(user):
+    """The user's authenticator apps and passkeys, without the recovery codes."""
+    return [
+        device
+        for device in devices_for_user(user)
+        if not isinstance(device, StaticDevice)
+    ]
 
 
 def reset_devices(user):

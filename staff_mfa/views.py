@@ -8,6 +8,7 @@ from base64 import b32encode
 
 import segno
 from axes.helpers import get_lockout_response
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import Http404
@@ -16,7 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.generic import FormView, TemplateView, View
-from django_otp import devices_for_user, user_has_device
+from django_otp import login as otp_login
+from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -159,13 +161,8 @@ class DevicesView(AdminPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        devices = [
-            device
-            for device in devices_for_user(user)
-            if not isinstance(device, logins.StaticDevice)
-        ]
         return super().get_context_data(
-            devices=devices,
+            devices=logins.second_step_devices(user),
             recovery_codes_left=logins.remaining_recovery_codes(user),
             **kwargs,
         )
@@ -184,21 +181,35 @@ class RecoveryCodesView(View):
 
 
 class RemoveDeviceView(View):
+    """
+    Removes one of the user's own apps or passkeys, but not the last one where
+    staff must have one. The session stays verified by one that remains.
+    """
+
     admin_site = None
     http_method_names = ["post"]
 
     def post(self, request):
+        user = request.user
+        devices = logins.second_step_devices(user)
         device = next(
-            (
-                device
-                for device in devices_for_user(request.user)
-                if device.persistent_id == request.POST.get("device")
-            ),
+            (d for d in devices if d.persistent_id == request.POST.get("device")),
             None,
         )
         if device is None:
             raise Http404
+        others = [d for d in devices if d != device]
+        if not others and settings.STAFF_MFA_REQUIRED:
+            messages.error(
+                request,
+                f"“{device.name}” is your only app or passkey, and staff logins "
+                "need one: add another first.",
+            )
+            return redirect("admin:mfa_devices")
+        logged_in_with_it = user.is_verified() and user.otp_device == device
         device.delete()
+        if others and logged_in_with_it:
+            otp_login(request, others[0])
         messages.success(request, f"“{device.name}” was removed.")
         return redirect("admin:mfa_devices")
 

@@ -1,5 +1,8 @@
+import io
+
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -327,3 +330,38 @@ def test_nobody_sees_other_peoples_secrets_in_the_admin(superuser, model):
     client = log_in_verified(Client(), superuser, make_app(superuser))
 
     assert client.get(f"/admin/{model}/").status_code == 404
+
+
+def test_the_only_app_cannot_be_removed_where_staff_need_one(staff_user):
+    device = make_app(staff_user)
+    client = log_in_verified(Client(), staff_user, device)
+
+    response = client.post(
+        "/admin/two-factor/remove/", {"device": device.persistent_id}, follow=True
+    )
+
+    assert "is your only app or passkey" in response.text
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_removing_the_app_used_to_log_in_keeps_the_session_open(staff_user):
+    old_phone = make_app(staff_user)
+    make_app(staff_user)
+    client = log_in_verified(Client(), staff_user, old_phone)
+
+    client.post("/admin/two-factor/remove/", {"device": old_phone.persistent_id})
+
+    assert not TOTPDevice.objects.filter(pk=old_phone.pk).exists()
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_command_resets_a_superuser_who_lost_everything(superuser):
+    make_app(superuser)
+    out = io.StringIO()
+
+    call_command("reset_two_factor", "director", stdout=out)
+
+    assert "reset for director" in out.getvalue()
+    assert not TOTPDevice.objects.filter(user=superuser).exists()
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        call_command("reset_two_factor", "nobody")
