@@ -112,6 +112,9 @@ def test_staff_set_up_a_passkey_and_log_in_with_it(
     page = csp_page
     assert live_server.url.startswith("http://localhost:")
     log_in_with_password(page, live_server)
+    policy = page.reload().headers["content-security-policy"]
+    assert "script-src 'self' 'nonce-" in policy
+    assert "unsafe" not in policy.split("script-src")[1].split(";")[0]
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_role("heading", name="Two-factor login")).to_be_visible()
     expect(page.get_by_role("button", name="Remove “Passkey”")).to_be_visible()
@@ -121,3 +124,30 @@ def test_staff_set_up_a_passkey_and_log_in_with_it(
     page.get_by_role("button", name="Use my passkey").click()
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
     assert page.errors == []
+
+
+def test_the_two_factor_pages_pass_axe(
+    live_server, page, staff_user, clinic, axe_violations
+):
+    log_in_with_password(page, live_server)
+    expect(page.get_by_role("heading", name="Set up two-factor login")).to_be_visible()
+    assert axe_violations(page) == []
+
+    page.get_by_label("Code from the app").fill("000000")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator(".errorlist")).to_be_visible()
+    assert axe_violations(page) == []
+
+    secret = page.locator("#totp-secret").inner_text()
+    wait_for_throttle()
+    page.get_by_label("Code from the app").fill(code_for_secret(secret))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    assert axe_violations(page) == []
+
+    page.goto(f"{live_server.url}/admin/two-factor/")
+    assert axe_violations(page) == []
+    log_out(page)
+    log_in_with_password(page, live_server)
+    expect(page.get_by_role("heading", name="Two-factor login")).to_be_visible()
+    assert axe_violations(page) == []
