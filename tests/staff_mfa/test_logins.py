@@ -7,6 +7,7 @@ from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tests.bookings.conftest import run_worker
 from tests.staff_mfa.conftest import (
     code_for,
     code_for_secret,
@@ -365,3 +366,18 @@ def test_a_command_resets_a_superuser_who_lost_everything(superuser):
     assert not TOTPDevice.objects.filter(user=superuser).exists()
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         call_command("reset_two_factor", "nobody")
+
+
+def test_wrong_codes_from_many_addresses_warn_the_owner(staff_user, mailoutbox):
+    make_app(staff_user)
+    for attempt in range(10):
+        client = Client(REMOTE_ADDR=f"198.51.100.{attempt}")
+        log_in(client)
+        client.post(VERIFY, {"code": f"{attempt:06d}"})
+
+    run_worker()
+
+    [warning] = mailoutbox
+    assert warning.to == ["receptionist@clinic.example"]
+    assert "wrong password or two-factor code" in warning.body
+    assert "knows it and is guessing your code" in warning.body
