@@ -2,15 +2,6 @@ from django import forms
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(
-        label="Code",
-        max_length=64,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "one-time-code",
-                "autocapitalize": "none",
-                "spellcheck": "false",
-                "autofocus": True,
-            }
-        ),
-    )
+    """A code from an authenticator app or a recovery code (the templates draw it)."""
+
+    code = forms.CharField(label="Code", max_length=64)

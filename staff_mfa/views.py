@@ -33,11 +33,16 @@ class AdminPageMixin:
     title = ""
 
     def get_context_data(self, **kwargs):
+        context = self.admin_site.each_context(self.request)
+        if logins.second_step_pending(self.request):
+            # No menu of the admin's apps, and no links into it, until then.
+            context |= {
+                "available_apps": [],
+                "has_permission": False,
+                "is_nav_sidebar_enabled": False,
+            }
         return super().get_context_data(
-            **self.admin_site.each_context(self.request),
-            title=self.title,
-            next=self.next_url(),
-            **kwargs,
+            **context, title=self.title, next=self.next_url(), **kwargs
         )
 
     def next_url(self):
@@ -129,6 +134,7 @@ class EnrolView(AdminPageMixin, FormView):
             ),
             secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             first_device=not self.request.user.is_verified(),
+            issuer=settings.OTP_TOTP_ISSUER,
             **kwargs,
         )
 
@@ -137,9 +143,9 @@ class EnrolView(AdminPageMixin, FormView):
         if not self.device.verify_token(code):
             form.add_error(
                 "code",
-                "That code is not right. Check that the app shows “Roswell "
-                "Infusions”, wait for a new code and enter it (after a wrong one, "
-                "wait a few seconds).",
+                f"That code is not right. Check that the app shows "
+                f"“{settings.OTP_TOTP_ISSUER}”, wait for a new code and enter it "
+                "(after a wrong one, wait a few seconds).",
             )
             return self.form_invalid(form)
         user = self.request.user

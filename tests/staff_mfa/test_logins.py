@@ -381,3 +381,15 @@ def test_wrong_codes_from_many_addresses_warn_the_owner(staff_user, mailoutbox):
     assert warning.to == ["receptionist@clinic.example"]
     assert "wrong password or two-factor code" in warning.body
     assert "knows it and is guessing your code" in warning.body
+
+
+def test_the_second_step_shows_no_menu_of_the_admin(superuser):
+    make_app(superuser)
+    client = Client()
+    log_in(client, username="director")
+
+    page = client.get(VERIFY)
+
+    assert "Consultation requests" not in page.text
+    assert "/admin/bookings/" not in page.text
+    assert "Log out" in page.text
