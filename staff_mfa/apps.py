@@ -7,6 +7,6 @@ class StaffMfaConfig(AppConfig):
     verbose_name = "Two-step login for staff"
 
     def ready(self):
-        from .logins import forget_failures_unless_second_step
+        from .logins import note_password_step
 
-        user_logged_in.connect(forget_failures_unless_second_step)
+        user_logged_in.connect(note_password_step)

@@ -22,6 +22,11 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
+# Noted in the session at the password step, so that no admin page has to look
+# up the user's devices again.
+SECOND_STEP_APPLIES = "second_step_applies"
+
+
 def second_step_applies(user):
     return user.is_staff and (settings.STAFF_MFA_REQUIRED or user_has_device(user))
 
@@ -29,12 +34,14 @@ def second_step_applies(user):
 def second_step_pending(request):
     """A staff member who gave their password but not yet their second step."""
     user = request.user
-    return (
-        user.is_authenticated
-        and user.is_active
-        and not user.is_verified()
-        and second_step_applies(user)
-    )
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if user.is_verified():
+        return False
+    if settings.STAFF_MFA_REQUIRED:
+        return True
+    applies = request.session.get(SECOND_STEP_APPLIES)
+    return second_step_applies(user) if applies is None else applies
 
 
 def login_credentials(user):
@@ -48,9 +55,11 @@ def forget_failures(request, user):
     )
 
 
-def forget_failures_unless_second_step(sender, request, user, **kwargs):
-    """On a password login: complete unless a second step follows."""
-    if not second_step_applies(user):
+def note_password_step(sender, request, user, **kwargs):
+    """The login is complete unless a second step follows."""
+    applies = second_step_applies(user)
+    request.session[SECOND_STEP_APPLIES] = applies
+    if not applies:
         forget_failures(request, user)
 
 
