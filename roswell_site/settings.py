@@ -145,6 +145,7 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 INSTALLED_APPS = [
     "pages",
     "bookings",
+    "staff_mfa",
     "roswell_site.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -160,6 +161,10 @@ INSTALLED_APPS = [
     "reversion",
     "reversion_compare",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_static",
+    "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -233,6 +238,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed the second step?
+    "django_otp.middleware.OTPMiddleware",
     "roswell_site.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -293,8 +300,13 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 SESSION_SAVE_EVERY_REQUEST = True
 
-# HSTS preload is a commitment the clinic makes deliberately (DJANGO_HSTS_PRELOAD).
-SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]
+SILENCED_SYSTEM_CHECKS = [
+    # Passkeys belong to the address staff opened the admin at, so their
+    # origins come from the request (staff_mfa/passkeys.py), not from a list.
+    "otp_webauthn.E030",
+    # HSTS preload is a commitment the clinic makes deliberately (DJANGO_HSTS_PRELOAD).
+    *([] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]),
+]
 
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 
@@ -399,11 +411,27 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
-AXES_RESET_ON_SUCCESS = True
+# Failures are forgotten once a login is complete, after the second step too
+# (staff_mfa/logins.py): a right password alone must not wipe out wrong codes.
+AXES_RESET_ON_SUCCESS = False
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Codes from authenticator apps and recovery codes (staff_mfa). The issuer is
+# the name the app lists the login under.
+OTP_TOTP_ISSUER = "Roswell Infusions"
+
+# Passkeys (django-otp-webauthn) as the second step after the password only:
+# a passkey alone never logs anyone in.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+
+OTP_WEBAUTHN_HELPER_CLASS = "staff_mfa.passkeys.PasskeyHelper"
+
+OTP_WEBAUTHN_RP_ID_CALLABLE = "staff_mfa.passkeys.relying_party_id"
+
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
 
 PERMISSIONS_POLICY = {
     feature: []
@@ -521,6 +549,11 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Staff must set up a second step (an authenticator app or a passkey) and pass
+# it at every login before the admin opens. On by default in production; with
+# debug on it is off, and staff without a device skip it (README, Security).
+STAFF_MFA_REQUIRED = env_bool("DJANGO_STAFF_MFA_REQUIRED", default=not DEBUG)
 
 # Staff are logged out this long after logging in, however active they are.
 STAFF_SESSION_MAX_HOURS = int(os.environ.get("DJANGO_SESSION_MAX_HOURS", "12"))
