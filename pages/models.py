@@ -1,4 +1,6 @@
+import hashlib
 import html
+import json
 import re
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -816,3 +818,77 @@ class Redirect(models.Model):
         Redirect.objects.filter(pk=self.pk).update(
             hits=F("hits") + 1, last_hit=timezone.now()
         )
+
+
+class WordPressItem(models.Model):
+    """
+    A post, page, category or tag that `import_wordpress` brought in: what the
+    export said of it and what the import wrote, so that running the import again
+    changes only what changed in WordPress, and never what staff edited here.
+    """
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        PAGE = "page", "Page"
+        TERM = "term", "Category or tag"
+
+    kind = models.CharField(max_length=4, choices=Kind)
+    wordpress_id = models.PositiveBigIntegerField("WordPress id")
+    article = models.OneToOneField(
+        Article,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wordpress_item",
+    )
+    page = models.OneToOneField(
+        Page,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wordpress_item",
+    )
+    topic = models.OneToOneField(
+        Topic,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wordpress_item",
+    )
+    source_fingerprint = models.CharField(
+        max_length=64, help_text="A digest of the item as the export had it."
+    )
+    record_fingerprint = models.CharField(
+        max_length=64, help_text="A digest of the record as the import wrote it."
+    )
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "item imported from WordPress"
+        verbose_name_plural = "items imported from WordPress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "wordpress_id"], name="wordpress_item_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"WordPress {self.get_kind_display().lower()} {self.wordpress_id}"
+
+    @property
+    def record(self):
+        """The article, page or topic made from it; None once staff deleted it."""
+        return self.article or self.page or self.topic
+
+
+def record_fingerprint(record):
+    """A digest of a record's content, to see whether staff edited it."""
+    names = [
+        f.attname
+        for f in record._meta.concrete_fields
+        if f.editable and not f.primary_key
+    ]
+    values = [str(getattr(record, name)) for name in names]
+    if isinstance(record, Article):
+        values.append(sorted(record.topics.values_list("pk", flat=True)))
+    return hashlib.sha256(json.dumps(values).encode()).hexdigest()
