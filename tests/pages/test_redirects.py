@@ -355,3 +355,41 @@ def test_redirects_need_the_pages_permissions(client, django_user_model):
     client.force_login(staff)
 
     assert client.get("/admin/pages/redirect/").status_code == 403
+
+
+def test_a_cached_old_address_redirects_once_the_slug_changes(
+    client, make_article, django_capture_on_commit_callbacks
+):
+    article = make_article("Sleep", slug="sleep")
+    for _ in range(2):  # rendered, then served from the public page cache
+        assert client.get("/articles/sleep/").status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rename(article, "sleep-and-pain")
+
+    assert client.get("/articles/sleep/")["Location"] == "/articles/sleep-and-pain/"
+    assert client.get("/articles/sleep-and-pain/").status_code == 200
+
+
+def test_renaming_in_the_admin_redirects_the_old_address(
+    admin_client, client, make_article
+):
+    article = make_article("Sleep", slug="sleep")
+    form = {
+        "title": article.title,
+        "slug": "sleep-and-pain",
+        "summary": article.summary,
+        "body": article.body,
+        "status": "published",
+        "published_at_0": timezone.localtime(article.published_at).date(),
+        "published_at_1": "09:00:00",
+        "hero_image_alt": "",
+        "reviewed_by": "",
+        "last_reviewed": "",
+        "next_review_due": "",
+    }
+
+    response = admin_client.post(f"/admin/pages/article/{article.pk}/change/", form)
+
+    assert response.status_code == 302
+    assert client.get("/articles/sleep/")["Location"] == "/articles/sleep-and-pain/"

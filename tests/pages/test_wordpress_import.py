@@ -253,3 +253,27 @@ def test_an_export_with_entity_tricks_is_refused(tmp_path):
 
     with pytest.raises(CommandError, match="Cannot read"):
         run_import(hostile)
+
+
+def test_page_at_an_address_the_site_uses_gets_another(export):
+    export.write_text(export.read_text().replace("about-our-clinic", "search"))
+
+    run_import(export, "--uploads", UPLOADS)
+
+    assert Page.objects.get().slug == "search-page"
+
+
+def test_pictures_outside_the_uploads_folder_are_never_read(export, tmp_path):
+    shutil.copy(UPLOADS / "2024" / "05" / "infusion-room.jpg", tmp_path / "secret.jpg")
+    uploads = tmp_path / "uploads"
+    shutil.copytree(UPLOADS, uploads)
+    export.write_text(
+        export.read_text().replace(
+            "<![CDATA[2024/05/infusion-room.jpg]]>", "<![CDATA[../secret.jpg]]>"
+        )
+    )
+
+    output = run_import(export, "--uploads", uploads)
+
+    assert not Article.objects.get(slug=FIBRO).hero_image
+    assert "Picture secret.jpg: not in the uploads folder" in output

@@ -4,6 +4,7 @@ WordPress site's posts, pages, categories, tags and featured images across, and
 leave redirects at their old addresses (see the README, "Moving from WordPress").
 """
 
+import html
 import io
 import urllib.request
 from pathlib import Path
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import resolve
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator, slugify
@@ -41,8 +43,18 @@ class DryRun(Exception):
 
 
 def summary_for(item, body):
-    text = " ".join(strip_tags(item.excerpt or body).split())
+    text = " ".join(html.unescape(strip_tags(item.excerpt or body)).split())
     return Truncator(text).chars(META_DESCRIPTION_LENGTH)
+
+
+def slug_for(item, model):
+    """The item's slug, fitting the model, where no page of the site is already."""
+    slug = (item.slug or slugify(item.title))[
+        : model._meta.get_field("slug").max_length
+    ]
+    if model is Page and resolve(f"/{slug}/").view_name != "pages:page":
+        return f"{slug[:95]}-page"  # such as "articles" or "search"
+    return slug
 
 
 class Command(BaseCommand):
@@ -121,7 +133,7 @@ class Command(BaseCommand):
             WordPressItem.Kind.POST,
             item.wordpress_id,
             item.fingerprint,
-            lambda: Article(slug=item.slug or slugify(item.title)),
+            lambda: Article(slug=slug_for(item, Article)),
             lambda article: self.fill_article(article, item, topics),
             f"Article “{item.title}”",
         )
@@ -141,7 +153,7 @@ class Command(BaseCommand):
             WordPressItem.Kind.PAGE,
             item.wordpress_id,
             item.fingerprint,
-            lambda: Page(slug=item.slug or slugify(item.title)),
+            lambda: Page(slug=slug_for(item, Page)),
             lambda page: self.fill_page(page, item),
             f"Page “{item.title}”",
         )
@@ -191,21 +203,23 @@ class Command(BaseCommand):
         return record
 
     def topic_for(self, term):
-        return Topic.objects.filter(name=term.name).first() or Topic(slug=term.slug)
+        return Topic.objects.filter(name=term.name).first() or Topic(
+            slug=term.slug[:100]
+        )
 
     def fill_topic(self, topic, term):
-        topic.name = term.name
+        topic.name = term.name[:100]
         topic.description = strip_tags(term.description)
         topic.save()
 
     def fill_page(self, page, item):
-        page.title = item.title
+        page.title = item.title[:200]
         page.body = sanitize_body(clean_content(item.content))
         page.meta_description = summary_for(item, page.body) if item.excerpt else ""
         page.save()
 
     def fill_article(self, article, item, topics):
-        article.title = item.title
+        article.title = item.title[:200]
         article.body = sanitize_body(clean_content(item.content))
         article.summary = summary_for(item, article.body)
         if item.status in ("publish", "future"):
