@@ -277,3 +277,12 @@ def test_pictures_outside_the_uploads_folder_are_never_read(export, tmp_path):
 
     assert not Article.objects.get(slug=FIBRO).hero_image
     assert "Picture secret.jpg: not in the uploads folder" in output
+
+
+def test_a_picture_over_the_size_limit_is_reported(export, settings):
+    settings.HERO_IMAGE_MAX_BYTES = 1000
+
+    output = run_import(export, "--uploads", UPLOADS)
+
+    assert not Article.objects.get(slug=FIBRO).hero_image
+    assert "Please upload an image of at most 1000" in output

@@ -30,6 +30,7 @@ from pages.models import (
     old_address,
     record_fingerprint,
     sanitize_body,
+    validate_image_size,
 )
 from pages.wordpress import clean_content, read_export
 
@@ -244,6 +245,7 @@ class Command(BaseCommand):
         if attachment is None:
             return
         name = Path(attachment.file or attachment.url).name
+        # The picture an earlier run stored (storage may add a suffix to names).
         if article.hero_image and Path(article.hero_image.name).stem.startswith(
             Path(name).stem
         ):
@@ -263,6 +265,7 @@ class Command(BaseCommand):
             )
             return
         try:
+            validate_image_size(ContentFile(content))
             validate_image_upload(io.BytesIO(content))
         except ValidationError as error:
             self.say(f"  Picture {name}: {' '.join(error.messages)} Not imported.")
@@ -278,7 +281,10 @@ class Command(BaseCommand):
             folder = self.uploads.resolve()
             path = (folder / attachment.file).resolve()
             if path.is_relative_to(folder) and path.is_file():
-                return path.read_bytes(), "the uploads folder"
+                with path.open("rb") as file:
+                    # One byte more than allowed is enough to refuse it.
+                    content = file.read(settings.HERO_IMAGE_MAX_BYTES + 1)
+                return content, "the uploads folder"
         if attachment.url.startswith(("http://", "https://")):
             try:
                 with urllib.request.urlopen(  # noqa: S310 - http(s) only, checked above
@@ -287,8 +293,7 @@ class Command(BaseCommand):
                     content = response.read(settings.HERO_IMAGE_MAX_BYTES + 1)
             except (OSError, ValueError):
                 return None, None
-            if len(content) <= settings.HERO_IMAGE_MAX_BYTES:
-                return content, attachment.url
+            return content, attachment.url
         return None, None
 
     def redirect(self, old_path, target):
