@@ -393,3 +393,19 @@ def test_renaming_in_the_admin_redirects_the_old_address(
 
     assert response.status_code == 302
     assert client.get("/articles/sleep/")["Location"] == "/articles/sleep-and-pain/"
+
+
+@pytest.mark.postgresql
+def test_lookup_among_10000_redirects_uses_the_index():
+    Redirect.objects.bulk_create(
+        Redirect(old_path=f"/old-{number}/", target_path="/articles/")
+        for number in range(10_000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE pages_redirect")
+
+    lookup = Redirect.objects.filter(
+        old_path__in=["/old-9876", "/old-9876/"]
+    ).select_related("article", "page", "topic")
+
+    assert "Index" in lookup.explain()
