@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db import models
@@ -106,7 +106,7 @@ class ArticleAdmin(HistoryAdmin):
     def delete_selected(self, request, queryset):
         """Django's own action, asking first where published articles should go."""
         if not any(article.is_public for article in queryset):
-            return delete_selected(self, request, queryset)
+            return django_delete_selected(self, request, queryset)
         confirmed = "post" in request.POST
         form = DeletedArticleAddressForm(
             request.POST if confirmed else None, deleted=queryset
@@ -116,7 +116,7 @@ class ArticleAdmin(HistoryAdmin):
         elif confirmed:
             request.POST = request.POST.copy()
             del request.POST["post"]
-        response = delete_selected(self, request, queryset)
+        response = django_delete_selected(self, request, queryset)
         if response is not None:
             response.context_data["address_form"] = form
         return response

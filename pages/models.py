@@ -678,6 +678,8 @@ class Redirect(models.Model):
                     )
                 ),
                 name="redirect_has_one_target_unless_gone",
+                violation_error_message="A redirect sends visitors to one place, "
+                "unless it says the page was removed.",
             ),
         ]
 
@@ -704,17 +706,26 @@ class Redirect(models.Model):
         self.target_path = self.target_path.strip()
         self.follow_target()
         targets = [t for t in (self.destination, self.target_path) if t]
+        # On fields, so that the constraint on them does not say it again.
         if self.is_gone and targets:
             raise ValidationError(
-                "A removed page sends visitors nowhere: empty the target, or choose "
-                "“Moved for good” or “Moved for now”.",
-                code="gone_with_target",
+                {
+                    "answer": ValidationError(
+                        "A removed page sends visitors nowhere: empty the target, "
+                        "or choose “Moved for good” or “Moved for now”.",
+                        code="gone_with_target",
+                    )
+                }
             )
         if not self.is_gone and len(targets) != 1:
             raise ValidationError(
-                "Choose one place to send visitors: an article, a page, a topic or "
-                "another address.",
-                code="one_target",
+                {
+                    "target_path": ValidationError(
+                        "Choose one place to send visitors: an article, a page, a "
+                        "topic or another address.",
+                        code="one_target",
+                    )
+                }
             )
         if self.article and not self.article.is_public:
             raise ValidationError(

@@ -409,3 +409,26 @@ def test_lookup_among_10000_redirects_uses_the_index():
     ).select_related("article", "page", "topic")
 
     assert "Index" in lookup.explain()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"answer": 410, "target_path": "/articles/"},
+            "A removed page sends visitors nowhere",
+        ),
+        ({"answer": 301, "target_path": ""}, "Choose one place to send visitors"),
+    ],
+)
+def test_staff_form_explains_a_missing_or_needless_target(
+    admin_client, fields, message
+):
+    response = admin_client.post(
+        "/admin/pages/redirect/add/", {"old_path": "/old/"} | fields
+    )
+
+    assert response.status_code == 200
+    assert response.text.count(message) == 1
+    assert "is violated" not in response.text
+    assert not Redirect.objects.exists()
