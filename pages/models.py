@@ -110,6 +110,12 @@ class LeavesRedirectOnMove:
     that links shared and indexed keep working.
     """
 
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            old_address = self.stored_live_address(kwargs.get("update_fields"))
+            super().save(*args, **kwargs)
+            self.redirect_from(old_address)
+
     @classmethod
     def live(cls):
         """The records that visitors can see at their address."""
@@ -149,12 +155,6 @@ class Topic(LeavesRedirectOnMove, models.Model):
 
     def __str__(self):
         return self.name
-
-    def save(self, *args, **kwargs):
-        with transaction.atomic():
-            old_address = self.stored_live_address(kwargs.get("update_fields"))
-            super().save(*args, **kwargs)
-            self.redirect_from(old_address)
 
     def get_absolute_url(self):
         return reverse("pages:topic", kwargs={"slug": self.slug})
@@ -302,10 +302,7 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
         self.date_if_published_now()
         if not self.hero_image:
             self.hero_image_renditions = {}
-        with transaction.atomic():
-            old_address = self.stored_live_address(kwargs.get("update_fields"))
-            super().save(*args, **kwargs)
-            self.redirect_from(old_address)
+        super().save(*args, **kwargs)
         # The upload is stored by the save above, under its final name.
         if self.hero_image and self.hero_image_renditions.get("source") != str(
             self.hero_image.name
@@ -433,10 +430,7 @@ class Page(LeavesRedirectOnMove, BodyWithContents, models.Model):
 
     def save(self, *args, **kwargs):
         self.body = sanitize_body(self.body)
-        with transaction.atomic():
-            old_address = self.stored_live_address(kwargs.get("update_fields"))
-            super().save(*args, **kwargs)
-            self.redirect_from(old_address)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         if self.slug == self.HOME_SLUG:
