@@ -97,7 +97,7 @@ class Item:
         """Where WordPress showed it: its permalink, and /?p=ID or /?page_id=ID."""
         parameter = "p" if self.post_type == "post" else "page_id"
         paths = [f"/?{parameter}={self.wordpress_id}"]
-        if self.status == "publish" and self.link:
+        if self.status in ("publish", "future") and self.link:
             parts = urlsplit(self.link)
             if not parts.query:
                 paths.insert(0, parts.path or "/")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from pages.models import Article, Page, Redirect, Topic, WordPressItem
 
@@ -140,10 +141,18 @@ def test_old_permalinks_redirect_to_the_new_addresses(client, export):
     assert client.get("/tag/chronic-pain/")["Location"] == "/topics/chronic-pain/"
     assert client.get("/?tag=chronic-pain")["Location"] == "/topics/chronic-pain/"
     assert client.get("/about-our-clinic/").status_code == 200
-    # The draft had no public address; the scheduled post's leads there once
-    # it is published.
+    assert client.get("/feed/")["Location"] == "/articles/feed.xml"
+    # The draft had no public address; the scheduled post's lead there once it
+    # is published.
     assert not Redirect.objects.filter(old_path="/?p=11").exists()
     assert client.get("/?p=12").status_code == 200
+    assert client.get("/ketamine-and-migraine/").status_code == 404
+    Article.objects.filter(slug="ketamine-and-migraine").update(
+        published_at=timezone.now()
+    )
+    assert client.get("/ketamine-and-migraine/")["Location"] == (
+        "/articles/ketamine-and-migraine/"
+    )
 
 
 def test_bodies_lose_block_markup_shortcodes_and_anything_unsafe(export):

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.urls import resolve
+from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator, slugify
@@ -35,6 +35,7 @@ from pages.models import (
 from pages.wordpress import clean_content, read_export
 
 DOWNLOAD_TIMEOUT_SECONDS = 10
+WORDPRESS_FEED = "/feed/"
 # WordPress's default category, which means "none".
 UNCATEGORIZED = "uncategorized"
 
@@ -126,6 +127,8 @@ class Command(BaseCommand):
                 self.import_post(item, topics)
             else:
                 self.import_page(item)
+        # Feed readers keep asking for WordPress's feed.
+        self.redirect(WORDPRESS_FEED, target_path=reverse("pages:article_feed"))
 
     def import_post(self, item, topics):
         if item.status == "trash":
@@ -296,15 +299,15 @@ class Command(BaseCommand):
             return content, attachment.url
         return None, None
 
-    def redirect(self, old_path, target):
+    def redirect(self, old_path, target=None, target_path=""):
         """Leave a redirect at an old address, unless one is there already."""
         old_path = old_address(old_path)
-        if old_path == target.get_absolute_url():
+        if old_path == (target.get_absolute_url() if target else target_path):
             return
         redirect, created = Redirect.objects.get_or_create(
             old_path=old_path,
             defaults={"answer": Redirect.Answer.PERMANENT}
-            | Redirect.target_fields(target),
+            | Redirect.target_fields(target, target_path),
         )
         if created:
             self.say(f"Redirect {old_path} → {redirect.url}.")
