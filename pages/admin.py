@@ -1,12 +1,16 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db import models
+from django.http import QueryDict
 from django.utils import timezone
 
 from roswell_site.admin import HistoryAdmin
 
-from .models import Article, ClinicDetails, Page, Topic
+from .forms import DeletedArticleAddressForm
+from .models import Article, ClinicDetails, Page, Redirect, Topic
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -77,6 +81,63 @@ class ArticleAdmin(HistoryAdmin):
         ("History", {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
     )
 
+    actions = ("delete_selected",)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Deleting a published article asks where its address should go."""
+        article = self.get_object(request, unquote(object_id))
+        if article is None or not article.is_public:
+            return super().delete_view(request, object_id, extra_context)
+        confirmed = request.method == "POST"
+        form = DeletedArticleAddressForm(
+            request.POST if confirmed else None, deleted=[article]
+        )
+        if confirmed and form.is_valid():
+            request.deleted_article_address = form
+        elif confirmed:
+            # Django deletes on any POST: show the confirmation again instead,
+            # with what was chosen and why it is not enough.
+            request.POST = QueryDict()
+        return super().delete_view(
+            request, object_id, (extra_context or {}) | {"address_form": form}
+        )
+
+    @admin.action(permissions=["delete"], description="Delete selected articles")
+    def delete_selected(self, request, queryset):
+        """Django's own action, asking first where published articles should go."""
+        if not any(article.is_public for article in queryset):
+            return django_delete_selected(self, request, queryset)
+        confirmed = "post" in request.POST
+        form = DeletedArticleAddressForm(
+            request.POST if confirmed else None, deleted=queryset
+        )
+        if confirmed and form.is_valid():
+            request.deleted_article_address = form
+        elif confirmed:
+            request.POST = request.POST.copy()
+            del request.POST["post"]
+        response = django_delete_selected(self, request, queryset)
+        if response is not None:
+            response.context_data["address_form"] = form
+        return response
+
+    def delete_model(self, request, obj):
+        self.forward_addresses(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self.forward_addresses(request, queryset)
+        super().delete_queryset(request, queryset)
+
+    def forward_addresses(self, request, articles):
+        form = getattr(request, "deleted_article_address", None)
+        if form is None:
+            return
+        target, target_path = form.target()
+        for article in articles:
+            if article.is_public:
+                Redirect.objects.retire(article, target, target_path)
+
     @admin.display(description="visible to the public")
     def public_state(self, article):
         if article.is_public:
@@ -126,3 +187,35 @@ class ClinicDetailsAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Redirect)
+class RedirectAdmin(HistoryAdmin):
+    list_display = ("old_path", "goes_to", "answer", "hits", "last_hit")
+    list_filter = ("answer",)
+    list_select_related = ("article", "page", "topic")
+    search_fields = (
+        "old_path",
+        "target_path",
+        "article__title",
+        "page__title",
+        "topic__name",
+    )
+    readonly_fields = ("hits", "last_hit", "created_at")
+    fieldsets = (
+        (None, {"fields": ("old_path", "answer")}),
+        (
+            "Where visitors go",
+            {
+                "description": "Choose one: an article, a page, a topic or another "
+                "address. Leave all empty for “Removed”. An address changed on an "
+                "article, page or topic is redirected without anything to do here.",
+                "fields": ("article", "page", "topic", "target_path"),
+            },
+        ),
+        ("Visits", {"fields": ("hits", "last_hit", "created_at")}),
+    )
+
+    @admin.display(description="goes to")
+    def goes_to(self, redirect):
+        return "(removed)" if redirect.is_gone else redirect.url

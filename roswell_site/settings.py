@@ -236,6 +236,10 @@ MIDDLEWARE = [
     "pages.caching.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Old addresses: a redirect is looked up only for a 404 (or WordPress's
+    # /?p=ID), so pages that exist, cached or not, never ask for one. Inside
+    # CommonMiddleware, so /old-address without its slash takes one hop.
+    "pages.redirects.RedirectMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): has this session passed the second step?

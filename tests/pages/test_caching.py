@@ -145,11 +145,12 @@ def test_articles_deleted_in_bulk_in_the_admin_disappear(
                 "action": "delete_selected",
                 "_selected_action": [site["article"].pk],
                 "post": "yes",
+                "destination": "gone",
             },
         )
 
     assert not Article.objects.exists()
-    assert client.get("/articles/fibro-relief/").status_code == 404
+    assert client.get("/articles/fibro-relief/").status_code == 410
     assert "Fibro relief" not in client.get("/articles/").text
 
 
