@@ -495,6 +495,11 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
     os.environ.get("PAGES_HTTP_STALE_WHILE_REVALIDATE", "300")
 )
 
+# What is deployed (the commit, say): public pages are cached per release, so a
+# deploy never serves pages rendered by the code it replaced. deploy/gunicorn.conf.py
+# sets it to the checkout's git commit when the environment does not.
+RELEASE = os.environ.get("DJANGO_RELEASE", "")
+
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
