@@ -94,7 +94,8 @@ CACHES = {
         }
     ),
     # Each process's own copy of the public pages it served lately, in front of
-    # the shared cache (pages/caching.py); at most about 500 x 30 KB.
+    # the shared cache (pages/caching.py); at most 500 entries, each a page in
+    # one encoding (2 to 30 KB).
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "pages",
