@@ -71,9 +71,13 @@ from django.utils.cache import (
 STATE_KEY = "pages:content-state"
 # The only query string a public page reads: a page of a paginated list.
 PAGE_QUERY = re.compile(r"page=[1-9][0-9]{0,5}")
-# The encodings pages are kept in, smallest first; any other client gets identity.
-ENCODINGS = ("br", "gzip")
-REFUSED = re.compile(r"q=0(\.0{0,3})?")
+# The encodings pages are kept in besides identity, smallest first, found in
+# Accept-Encoding as Django's GZipMiddleware finds gzip (q-values not weighed:
+# browsers never refuse these two).
+ENCODINGS = {
+    "br": re.compile(r"\bbr\b", re.IGNORECASE),
+    "gzip": re.compile(r"\bgzip\b", re.IGNORECASE),
+}
 
 logger = logging.getLogger(__name__)
 
@@ -188,17 +192,11 @@ def add_sharing_headers(response, state):
 
 def accepted_encoding(request):
     """The smallest encoding of a page that the client accepts, or "identity"."""
-    accepted, refused = set(), set()
-    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
-        name, *parameters = (part.strip() for part in item.split(";"))
-        if any(REFUSED.fullmatch(parameter) for parameter in parameters):
-            refused.add(name)
-        else:
-            accepted.add(name)
-    for encoding in ENCODINGS:
-        if encoding in accepted or ("*" in accepted and encoding not in refused):
-            return encoding
-    return "identity"
+    accept_encoding = request.headers.get("Accept-Encoding", "")
+    return next(
+        (name for name, named in ENCODINGS.items() if named.search(accept_encoding)),
+        "identity",
+    )
 
 
 def encoded(content):
@@ -239,8 +237,7 @@ class PageLookup:
         self.request = request
         digest = hashlib.sha256(address.encode()).hexdigest()
         self.page_key = f"pages:page:{settings.RELEASE}:{digest}"
-        self.encoding = accepted_encoding(request)
-        self.key = self.variant_key(self.encoding)
+        self.key = self.variant_key(accepted_encoding(request))
         self.is_get = request.method == "GET"
         self.state = NotedContentState.get()
         self.entry = self.current_entry()

@@ -81,10 +81,8 @@ def get(client, url, accept_encoding, **headers):
     [
         ("gzip, deflate, br, zstd", "br"),
         ("br", "br"),
-        ("gzip", "gzip"),
-        ("br;q=0, gzip;q=0.8", "gzip"),
-        ("*", "br"),
-        ("br;q=0.0, *", "gzip"),
+        ("gzip, deflate", "gzip"),
+        ("GZIP", "gzip"),
         ("deflate", None),
         ("", None),
     ],
