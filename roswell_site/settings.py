@@ -102,7 +102,8 @@ CACHES = {
         }
     ),
     # Each process's own copy of the public pages it served lately, in front of
-    # the shared cache (pages/caching.py); at most about 500 x 30 KB.
+    # the shared cache (pages/caching.py); at most 500 entries, each a page in
+    # one encoding (2 to 30 KB).
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "pages",
@@ -549,6 +550,11 @@ PAGES_HTTP_MAX_AGE = int(os.environ.get("PAGES_HTTP_MAX_AGE", "60"))
 PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
     os.environ.get("PAGES_HTTP_STALE_WHILE_REVALIDATE", "300")
 )
+
+# What is deployed (the commit, say): public pages are cached per release, so a
+# deploy never serves pages rendered by the code it replaced. deploy/gunicorn.conf.py
+# sets it to the checkout's git commit when the environment does not.
+RELEASE = os.environ.get("DJANGO_RELEASE", "")
 
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.

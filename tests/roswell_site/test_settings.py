@@ -1,6 +1,9 @@
+import subprocess
+import sys
+
 import pytest
 
-from tests.roswell_site.conftest import production_env
+from tests.roswell_site.conftest import PROJECT, production_env
 
 
 @pytest.mark.parametrize(
@@ -182,3 +185,33 @@ def test_sqlite_takes_the_write_lock_when_a_transaction_begins(run_manage):
 
     assert sqlite.stdout.strip() == "IMMEDIATE"
     assert postgresql.stdout.strip() == "None"
+
+
+def gunicorn_release(env):
+    """DJANGO_RELEASE as deploy/gunicorn.conf.py leaves it for the app it loads."""
+    script = (
+        "import os, runpy; runpy.run_path('deploy/gunicorn.conf.py'); "
+        "print(os.environ['DJANGO_RELEASE'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_gunicorn_makes_the_deployed_commit_the_release():
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    assert gunicorn_release(production_env()) == commit
+    assert gunicorn_release(production_env(DJANGO_RELEASE="v42")) == "v42"
