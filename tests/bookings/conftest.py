@@ -1,5 +1,6 @@
 import email
 import io
+import re
 import secrets
 import socket
 import time
@@ -114,6 +115,12 @@ def form_data(fibromyalgia, privacy_page):
         return {key: value for key, value in data.items() if value is not None}
 
     return make
+
+
+def handed_out_token(client, url="/consultation/"):
+    """The one-time token of the form this browser is given, read as a browser does."""
+    html = client.get(url).text
+    return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
 
 
 def run_worker():
