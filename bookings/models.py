@@ -1250,21 +1250,23 @@ class BookingMessageQuerySet(models.QuerySet):
         and queue their delivery: at once, or when due for one due later (a
         reminder).
         """
-        from .tasks import deliver_booking_message  # tasks import this module
+        # tasks import this module
+        from .tasks import deliver_booking_message, deliver_booking_messages
 
         now = timezone.now()
         for message in messages:
             message.sequence = message.booking.sequence
         self.bulk_create(messages)
-        for message in messages:
-            if message.due_at <= now:
-                deliver_booking_message.enqueue(message.pk)
-            # Without a queue that can wait (`make run`), a reminder is never
-            # sent rather than sent at booking time.
-            elif default_task_backend.supports_defer:
-                deliver_booking_message.using(run_after=message.due_at).enqueue(
-                    message.pk
-                )
+        if due_now := [message.pk for message in messages if message.due_at <= now]:
+            deliver_booking_messages.enqueue(due_now)
+        # Without a queue that can wait (`make run`), a reminder is never sent
+        # rather than sent at booking time.
+        if default_task_backend.supports_defer:
+            for message in messages:
+                if message.due_at > now:
+                    deliver_booking_message.using(run_after=message.due_at).enqueue(
+                        message.pk
+                    )
         return messages
 
     def up_to_date(self):

@@ -943,7 +943,9 @@ def test_booking_post_runs_a_fixed_number_of_queries(
     # The type; the treatment, twice (the form's list, the model's key); the
     # rate limit; the blocked senders; in the transaction, the weekly and
     # extra hours with their calendars, the closed dates and the bookings,
-    # once; the request and the booking; three e-mails and their tasks.
-    with django_assert_max_num_queries(19):
+    # once; the request and the booking; the three e-mails, together; the task
+    # that sends the confirmation and the staff notice, and the reminder's; the
+    # transaction's start and end.
+    with django_assert_max_num_queries(16):
         response = client.post(details_url(phone_call), data)
     assert response["Location"] == "/consultation/booked/"
