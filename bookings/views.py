@@ -125,14 +125,19 @@ class CachedPageMixin:
     """
     GET from the booking pages' cache (bookings/caching.py): the page rendered
     once with placeholders, and this visitor's own tokens put in. Views define
-    page_key() (what else than the availability the page depends on) and
-    visitor_form_token(), and set valid_until when the page holds only so long.
+    page_key() (what else than the availability the page depends on, from the
+    query parameters in page_query) and visitor_form_token(), and set
+    valid_until when the page holds only so long. A GET with any other query
+    parameter (e.g. ?page=, which the canonical link keeps) is rendered live.
     """
 
+    page_query = frozenset({"article"})
     placeholders = None
     valid_until = None
 
     def get(self, request, *args, **kwargs):
+        if not self.page_query.issuperset(request.GET):
+            return super().get(request, *args, **kwargs)
         has_article = bool(article_slug(request))
         page = CachedPage(type(self).__name__, has_article, *self.page_key())
         if kept := page.get():
@@ -384,6 +389,7 @@ class BookingDaysView(CachedPageMixin, OfferedTypesMixin, DetailView):
 
     template_name = "bookings/book_days.html"
     context_object_name = "consultation_type"
+    page_query = frozenset({"article", "day"})
 
     def page_key(self):
         asked = self.request.GET.get("day", "")

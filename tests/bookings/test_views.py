@@ -379,3 +379,12 @@ def test_form_token_is_fresh_on_every_visit(client, db):
 
     assert first != second
     assert read_form_token(first) and read_form_token(second)
+
+
+def test_a_query_the_form_does_not_read_never_reaches_the_next_visitor(client, db):
+    canonical = '<link rel="canonical" href="https://www.clinic.example/consultation/'
+    assert f'{canonical}?page=3">' in client.get(URL, {"page": "3"}).text
+
+    html = Client().get(URL).text
+
+    assert f'{canonical}">' in html
