@@ -70,7 +70,6 @@ SENT_BEFORE = (
 
 # What an article's call-to-action adds to the booking pages' links.
 ARTICLE_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def redirect_with_reference(url, cookie, salt, consultation):
@@ -392,9 +391,24 @@ class BookingDaysView(CachedPageMixin, OfferedTypesMixin, DetailView):
     page_query = frozenset({"article", "day"})
 
     def page_key(self):
+        return (self.kwargs["slug"], self.asked_day())
+
+    def asked_day(self):
+        """
+        The ?day= asked for if it could be shown (within a year), else "": any
+        other shows the first free day, the same page as none. So a visitor
+        cannot make the cache keep more than a year of pages per type.
+        """
         asked = self.request.GET.get("day", "")
-        # Any other ?day= shows the first free day: the same page as none.
-        return (self.kwargs["slug"], asked if ISO_DAY.fullmatch(asked) else "")
+        try:
+            day = date.fromisoformat(asked)
+        except ValueError:
+            return ""
+        today = timezone.localdate()
+        # chosen_day() matches the written form only (not 20270112, say).
+        if day.isoformat() != asked or not today <= day <= today + timedelta(days=366):
+            return ""
+        return asked
 
     def visitor_form_token(self):
         # The waitlist form's token is bound to no browser (see WaitlistForm).

@@ -628,6 +628,18 @@ def test_a_time_just_booked_is_not_offered_to_the_next_visitor(
     assert len(time_links(html, phone_call)) == 3
 
 
+def test_a_day_written_otherwise_does_not_change_the_page_kept_for_that_day(
+    client, phone_call, team, clock
+):
+    # Python reads 20270115 as a date too, but the page does not show it.
+    other = client.get(days_url(phone_call), {"day": "20270115"}).text
+    assert "Free times on Tuesday 12 January" in other
+
+    html = Client().get(days_url(phone_call), {"day": "2027-01-15"}).text
+
+    assert "Free times on Friday 15 January" in html
+
+
 def test_a_cancelled_time_is_offered_again_at_once(
     client, phone_call, team, clock, make_booking
 ):
