@@ -4,6 +4,7 @@ import re
 import secrets
 import socket
 import time
+import uuid
 from email import policy
 from unittest import mock
 
@@ -78,6 +79,18 @@ def booking_settings(settings, clinic):
     settings.BOOKINGS_MIN_FILL_SECONDS = 0
     settings.BOOKINGS_NOTIFY_EMAILS = ["frontdesk@clinic.example"]
     settings.SITE_URL = "https://www.clinic.example"
+
+
+@pytest.fixture
+def in_memory_cache(settings):
+    """The caches in the process's memory, so only the page's own queries count."""
+    settings.CACHES = settings.CACHES | {
+        alias: {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,
+        }
+        for alias in ("default", "public_pages")
+    }
 
 
 @pytest.fixture
