@@ -8,7 +8,7 @@ What is cached
   The default cache (Redis) keeps that rendering; each GET gets a copy with its
   own fresh tokens put in, so a token is still made for one render only, and
   nothing of a visitor is ever stored.
-- Pages are kept under the availability version they were rendered from. Any
+- Pages are kept with the availability version they were rendered from. Any
   saved or deleted booking, consultation type, calendar (and the types it
   takes), weekly hours, extra hours, closed dates or treatment forgets the
   version once the change is committed, so the next visitor gets a page
@@ -133,33 +133,37 @@ class Placeholders:
 
 
 class CachedPage:
-    """A page rendered with placeholders, kept under a key of the current version."""
+    """
+    A page rendered with placeholders, kept with the availability version it
+    was rendered from. The version and the page are read in one round trip, and
+    the version before the page is rendered: a change committed meanwhile
+    forgets the version the page is kept with.
+    """
 
     def __init__(self, *parts):
-        self.key = None
-        try:
-            self.key = ":".join(
-                ["bookings:page", availability_version(), *map(str, parts)]
-            )
-        except Exception:  # Redis and the database cache fail differently
-            logger.warning("The cache is unavailable: booking pages are rendered live")
+        self.key = ":".join(["bookings:page", *map(str, parts)])
+        self.version = None
 
     def get(self):
         """(content, Placeholders) if a current copy is kept, else None."""
-        if self.key is None:
-            return None
         try:
-            entry = cache().get(self.key)
+            kept = cache().get_many([VERSION_KEY, self.key])
+            self.version = kept.get(VERSION_KEY) or availability_version()
         except Exception:  # Redis and the database cache fail differently
             logger.warning("The cache is unavailable: booking pages are rendered live")
             return None
-        if entry is None or entry["valid_until"] <= timezone.now().timestamp():
+        entry = kept.get(self.key)
+        if (
+            entry is None
+            or entry["version"] != self.version
+            or entry["valid_until"] <= timezone.now().timestamp()
+        ):
             return None
         return entry["content"], Placeholders(entry["placeholders"])
 
     def keep(self, content, placeholders, valid_until):
         """Keep the page until valid_until (a timestamp) at the latest."""
-        if self.key is None:
+        if self.version is None:
             return
         now = timezone.now().timestamp()
         timeout = settings.BOOKINGS_PAGE_CACHE_SECONDS
@@ -168,6 +172,7 @@ class CachedPage:
         if timeout < 1:
             return
         entry = {
+            "version": self.version,
             "content": content,
             "placeholders": placeholders.values,
             "valid_until": now + timeout,

@@ -633,6 +633,28 @@ def test_a_day_written_otherwise_does_not_change_the_page_kept_for_that_day(
     assert "Free times on Friday 15 January" in html
 
 
+def test_booking_pages_are_served_and_times_booked_when_the_cache_is_down(
+    client, phone_call, team, clock, booking_data, settings
+):
+    settings.CACHES = settings.CACHES | {
+        "default": {
+            "BACKEND": "roswell_site.redis_cache.RedisCache",
+            # Nothing listens here: the cache is unreachable.
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    day = {"day": "2027-01-12"}
+    assert utc_path(TUESDAY_9) in time_links(
+        client.get(days_url(phone_call), day).text, phone_call
+    )
+
+    response = client.post(details_url(phone_call), booking_data(client))
+
+    assert response["Location"] == "/consultation/booked/"
+    html = client.get(days_url(phone_call), day).text
+    assert utc_path(TUESDAY_9) not in time_links(html, phone_call)
+
+
 def test_a_cancelled_time_is_offered_again_at_once(
     client, phone_call, team, clock, make_booking
 ):
