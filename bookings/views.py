@@ -124,9 +124,9 @@ class CachedPageMixin:
     """
     GET from the booking pages' cache (bookings/caching.py): the page rendered
     once with placeholders, and this visitor's own tokens put in. Views define
-    page_key() (what else than the availability the page depends on, from the
-    query parameters in page_query) and visitor_form_token(), and set
-    valid_until when the page holds only so long. A GET with any other query
+    page_key() (what the page depends on besides the free times, read from the
+    query parameters in page_query only) and visitor_form_token(), and set
+    valid_until when the page holds only until then. A GET with any other query
     parameter (e.g. ?page=, which the canonical link keeps) is rendered live.
     """
 
