@@ -55,11 +55,9 @@ def availability_version():
 
 def availability_changed(using=None, **kwargs):
     """
-    Render the booking pages afresh: now, and again once the current
-    transaction commits, since a page rendered in between may show the times as
-    they were before this change.
+    Render the booking pages afresh once the current transaction commits: a
+    page rendered before then cannot see the change.
     """
-    forget_availability_version()
     transaction.on_commit(forget_availability_version, using=using)
 
 

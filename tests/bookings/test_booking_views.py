@@ -605,7 +605,7 @@ def test_the_booked_time_is_no_longer_offered(
 
 
 def test_a_time_just_booked_is_not_offered_to_the_next_visitor(
-    client, phone_call, team, clock, booking_data
+    client, phone_call, team, clock, booking_data, django_capture_on_commit_callbacks
 ):
     day = {"day": "2027-01-12"}
     # The page as a visitor before saw it, kept in the booking pages' cache.
@@ -613,7 +613,9 @@ def test_a_time_just_booked_is_not_offered_to_the_next_visitor(
         client.get(days_url(phone_call), day).text, phone_call
     )
 
-    client.post(details_url(phone_call), booking_data(client))
+    data = booking_data(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(details_url(phone_call), data)
 
     next_visitor = Client()
     html = next_visitor.get(days_url(phone_call), day).text
@@ -656,7 +658,7 @@ def test_booking_pages_are_served_and_times_booked_when_the_cache_is_down(
 
 
 def test_a_cancelled_time_is_offered_again_at_once(
-    client, phone_call, team, clock, make_booking
+    client, phone_call, team, clock, make_booking, django_capture_on_commit_callbacks
 ):
     booking = make_booking(phone_call, team, TUESDAY_9)
     day = {"day": "2027-01-12"}
@@ -664,19 +666,23 @@ def test_a_cancelled_time_is_offered_again_at_once(
         client.get(days_url(phone_call), day).text, phone_call
     )
 
-    booking.cancel()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking.cancel()
 
     html = client.get(days_url(phone_call), day).text
     assert utc_path(TUESDAY_9) in time_links(html, phone_call)
 
 
 def test_staff_closing_a_day_takes_its_times_off_at_once(
-    client, phone_call, team, clock
+    client, phone_call, team, clock, django_capture_on_commit_callbacks
 ):
     day = {"day": "2027-01-12"}
     assert time_links(client.get(days_url(phone_call), day).text, phone_call)
 
-    ClosedDates.objects.create(first_day=date(2027, 1, 12), last_day=date(2027, 1, 12))
+    with django_capture_on_commit_callbacks(execute=True):
+        ClosedDates.objects.create(
+            first_day=date(2027, 1, 12), last_day=date(2027, 1, 12)
+        )
 
     html = client.get(days_url(phone_call), day).text
     assert time_links(html, phone_call) == []
