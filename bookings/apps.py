@@ -10,3 +10,6 @@ class BookingsConfig(AppConfig):
 
     def ready(self):
         checks.register(check_encryption_keys)
+        from .caching import connect_availability_signals
+
+        connect_availability_signals()

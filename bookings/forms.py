@@ -74,6 +74,26 @@ def browser_digest(browser_key):
     return salted_hmac(FORM_TOKEN_SALT, browser_key, algorithm="sha256").hexdigest()
 
 
+def of_article_exists(article):
+    """Whether a treatment is a topic of the published article with this slug."""
+    return Exists(
+        Article.objects.published().filter(slug=article, topics__slug=OuterRef("slug"))
+    )
+
+
+def article_treatment(article):
+    """
+    The pk of the treatment a blank form chooses for the article the patient
+    came from (see PatientDetailsForm.list_treatments), or None.
+    """
+    return (
+        Treatment.objects.filter(is_active=True)
+        .filter(of_article_exists(article))
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def mark_required(fields):
     """Say "(required)" in the label of each required field people see."""
     for field in fields.values():
@@ -255,10 +275,9 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
         the patient came from, and choose that one.
         """
         field = self.fields["treatment"]
-        of_article = Article.objects.published().filter(
-            slug=article, topics__slug=OuterRef("slug")
+        treatments = list(
+            field.queryset.annotate(of_article=of_article_exists(article))
         )
-        treatments = list(field.queryset.annotate(of_article=Exists(of_article)))
         field.choices = [("", field.empty_label)] + [
             (field.prepare_value(treatment), field.label_from_instance(treatment))
             for treatment in treatments

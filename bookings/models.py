@@ -1230,39 +1230,46 @@ class Booking(models.Model):
         Queue these e-mails about the booking's current state, and a reminder
         unless it would be due already.
         """
-        for kind in kinds:
-            BookingMessage.objects.queue(self, kind)
+        messages = [BookingMessage(booking=self, kind=kind) for kind in kinds]
         reminder_due = self.starts_at - timedelta(
             hours=settings.BOOKINGS_REMINDER_HOURS
         )
         if self.is_confirmed and reminder_due > now:
-            BookingMessage.objects.queue(
-                self, BookingMessage.Kind.REMINDER, due_at=reminder_due
+            messages.append(
+                BookingMessage(
+                    booking=self,
+                    kind=BookingMessage.Kind.REMINDER,
+                    due_at=reminder_due,
+                )
             )
+        BookingMessage.objects.queue(messages)
 
 
 class BookingMessageQuerySet(models.QuerySet):
-    def queue(self, booking, kind, due_at=None, **fields):
+    def queue(self, messages):
         """
-        Record an e-mail to send about the booking, and queue its delivery;
-        `fields` for a waitlist offer: its waitlist_entry and offered_time.
+        Record these new e-mails about a booking's current state in one query,
+        and queue their delivery: at once, or when due for one due later (a
+        reminder).
         """
-        from .tasks import deliver_booking_message  # tasks import this module
+        # tasks import this module
+        from .tasks import deliver_booking_message, deliver_booking_messages
 
-        message = self.create(
-            booking=booking,
-            kind=kind,
-            sequence=booking.sequence,
-            due_at=due_at or timezone.now(),
-            **fields,
-        )
-        if due_at is None:
-            deliver_booking_message.enqueue(message.pk)
+        now = timezone.now()
+        for message in messages:
+            message.sequence = message.booking.sequence
+        self.bulk_create(messages)
+        if due_now := [message.pk for message in messages if message.due_at <= now]:
+            deliver_booking_messages.enqueue(due_now)
         # Without a queue that can wait (`make run`), a reminder is never sent
         # rather than sent at booking time.
-        elif default_task_backend.supports_defer:
-            deliver_booking_message.using(run_after=due_at).enqueue(message.pk)
-        return message
+        if default_task_backend.supports_defer:
+            for message in messages:
+                if message.due_at > now:
+                    deliver_booking_message.using(run_after=message.due_at).enqueue(
+                        message.pk
+                    )
+        return messages
 
     def up_to_date(self):
         """Messages about the booking as it is now: it has not changed since."""
@@ -1481,13 +1488,17 @@ class WaitlistEntryQuerySet(models.QuerySet):
         self.filter(pk__in=[entry.pk for entry in entries]).update(
             offered_at=now, offered_for=starts_at
         )
-        for entry in entries:
-            BookingMessage.objects.queue(
-                booking,
-                BookingMessage.Kind.WAITLIST_OFFER,
-                waitlist_entry=entry,
-                offered_time=starts_at,
-            )
+        BookingMessage.objects.queue(
+            [
+                BookingMessage(
+                    booking=booking,
+                    kind=BookingMessage.Kind.WAITLIST_OFFER,
+                    waitlist_entry=entry,
+                    offered_time=starts_at,
+                )
+                for entry in entries
+            ]
+        )
         return entries
 
 

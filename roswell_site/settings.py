@@ -501,6 +501,10 @@ BOOKINGS_NOTIFY_RETRY_DELAYS = [
     for seconds in env_list("BOOKINGS_NOTIFY_RETRY_DELAYS", "60,300,900,1800,3600")
 ]
 
+# Seconds at most that the days page and the request form are kept rendered
+# (bookings/caching.py); any booking or change of the set-up renders them afresh.
+BOOKINGS_PAGE_CACHE_SECONDS = int(os.environ.get("BOOKINGS_PAGE_CACHE_SECONDS", "300"))
+
 # Valid requests one client address may send per hour.
 BOOKINGS_RATE_LIMIT_PER_HOUR = int(os.environ.get("BOOKINGS_RATE_LIMIT_PER_HOUR", "5"))
 
