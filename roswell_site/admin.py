@@ -5,9 +5,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.csp import CSP
+from django.utils.functional import SimpleLazyObject, lazy
+from django.utils.text import format_lazy
 from django.views.decorators.csp import csp_override
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
+
+from pages.models import ClinicDetails
 
 # The rich-text editor (Tiptap) adds a <style> element of its own, so the admin
 # allows inline styles; scripts stay as strict as on the public site.
@@ -15,8 +19,14 @@ ADMIN_CSP = settings.SECURE_CSP | {"style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
 
 
 class ClinicAdminSite(admin.AdminSite):
-    site_header = "Roswell Infusions: site administration"
-    site_title = "Roswell Infusions admin"
+    def each_context(self, request):
+        # The name staff edit in the clinic details, read only if a page shows it.
+        clinic = SimpleLazyObject(ClinicDetails.load)
+        name = lazy(lambda: clinic.name, str)()
+        return super().each_context(request) | {
+            "site_header": format_lazy("{}: site administration", name),
+            "site_title": format_lazy("{} admin", name),
+        }
 
     def admin_view(self, view, cacheable=False):
         return csp_override(ADMIN_CSP)(super().admin_view(view, cacheable))

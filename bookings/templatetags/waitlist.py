@@ -11,5 +11,7 @@ def waitlist_form(context, consultation_type):
     return {
         "csrf_token": context.get("csrf_token"),
         "consultation_type": consultation_type,
-        "form": WaitlistForm(consultation_type=consultation_type),
+        "form": WaitlistForm(
+            consultation_type=consultation_type, clinic=context.get("clinic")
+        ),
     }
