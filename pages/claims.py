@@ -10,7 +10,8 @@ How each claim is recognised, in plain words:
 - "cure" and "guaranteed" are allowed when the sentence denies them, because
   then they are honest: "There is no cure for fibromyalgia", "ketamine is not a
   cure", "no treatment is guaranteed to work". A denial is one of the words in
-  DENIALS at most three words before the claim ("not only" does not deny).
+  DENIALS at most two words before the claim ("not only" does not deny, and
+  neither does "no" in "No other clinic can cure you").
 - "FDA-approved" (also "FDA approved", "approved by the FDA", "FDA approval")
   is a claim only in a sentence about ketamine, esketamine or Spravato. It is
   allowed when the sentence denies it ("ketamine is not FDA-approved for
@@ -93,16 +94,33 @@ OFF_LABEL_CONDITIONS = words(
     r"CRPS|complex regional pain syndrome|neuropathy|addiction|alcohol"
 )
 
-DENIALS = r"no|not|never|nothing|cannot|can't|can’t|isn't|isn’t|aren't|aren’t|"
-DENIALS += r"doesn't|doesn’t|don't|don’t|won't|won’t|without|nor"
+DENIALS = (
+    "no",
+    "not",
+    "never",
+    "nothing",
+    "nor",
+    "without",
+    "cannot",
+    "can[’']t",
+    "isn[’']t",
+    "aren[’']t",
+    "doesn[’']t",
+    "don[’']t",
+    "won[’']t",
+)
 
+# A denial, then at most two words, then the claim: "no cure", "not a cure",
+# "no treatment is guaranteed". Further away, it denies something else: "No
+# other clinic can cure you" is a claim.
 DENIED = re.compile(
-    rf"\b(?:{DENIALS})\b(?!\s+only\b)(?:\W+\w+){{0,3}}\W*$", re.IGNORECASE
+    rf"\b(?:{'|'.join(DENIALS)})\b(?!\s+only\b)(?:\W+\w+){{0,2}}\W*$",
+    re.IGNORECASE,
 )
 
 
 def is_denied(sentence, start):
-    """Whether a denial comes at most three words before the claim at start."""
+    """Whether a denial comes at most two words before the claim at start."""
     return bool(DENIED.search(sentence[:start]))
 
 

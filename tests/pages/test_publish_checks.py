@@ -304,6 +304,7 @@ def test_link_to_public_content_or_elsewhere_passes(
         ("An infusion can cure your pain.", "claim_cure"),
         ("Many patients were cured after three sessions.", "claim_cure"),
         ("Not only can ketamine cure pain, it lifts the mood.", "claim_cure"),
+        ("No other clinic can cure your pain like we can.", "claim_cure"),
         ("Relief is guaranteed.", "claim_guaranteed"),
         ("We guarantee results within a week.", "claim_guaranteed"),
         ("Ketamine is 100% effective for nerve pain.", "claim_100_percent"),
