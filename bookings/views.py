@@ -16,10 +16,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
+from pages.models import ClinicDetails
 from roswell_site.client_ip import client_address
 
 from .availability import days_between, free_slots, local_midnight, nearest_free_slots
@@ -172,7 +173,21 @@ class CachedPageMixin:
         return super().get_context_data(**kwargs)
 
 
-class PatientFormMixin:
+class ClinicFormMixin:
+    """One record of the clinic's details for the form and the page around it."""
+
+    @cached_property
+    def clinic(self):
+        return SimpleLazyObject(ClinicDetails.load)
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"clinic": self.clinic}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(clinic=self.clinic, **kwargs)
+
+
+class PatientFormMixin(ClinicFormMixin):
     """
     A form of the patient's details (see PatientDetailsForm): a fresh one-time
     token bound to this browser, the treatment of the article they came from,
@@ -602,7 +617,7 @@ class OfferedTypeMixin:
 
 # The form carries a one-time token: no cache may keep it.
 @method_decorator(never_cache, name="dispatch")
-class WaitlistView(OfferedTypeMixin, FormView):
+class WaitlistView(ClinicFormMixin, OfferedTypeMixin, FormView):
     """
     Join the waitlist of a type. The type's days page shows this form too
     ({% waitlist_form %}); this page shows it alone, and with its errors.

@@ -8,10 +8,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.csp import CSP
+from django.utils.functional import SimpleLazyObject, lazy
+from django.utils.text import format_lazy
 from django.views.decorators.csp import csp_override
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
+from pages.models import ClinicDetails
 from staff_mfa import views as mfa_views
 from staff_mfa.logins import second_step_pending
 
@@ -21,8 +24,14 @@ ADMIN_CSP = settings.SECURE_CSP | {"style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
 
 
 class ClinicAdminSite(admin.AdminSite):
-    site_header = "Roswell Infusions: site administration"
-    site_title = "Roswell Infusions admin"
+    def each_context(self, request):
+        # The name staff edit in the clinic details, read only if a page shows it.
+        clinic = SimpleLazyObject(ClinicDetails.load)
+        name = lazy(lambda: clinic.name, str)()
+        return super().each_context(request) | {
+            "site_header": format_lazy("{}: site administration", name),
+            "site_title": format_lazy("{} admin", name),
+        }
 
     def admin_view(self, view, cacheable=False, *, before_second_step=False):
         """
