@@ -153,7 +153,9 @@ def test_tampered_token_asks_to_send_again_and_keeps_input(client, form_data):
     assert client.post(URL, form_data(form_token=fresh_token)).status_code == 302
 
 
-def test_article_link_preselects_the_treatment(client, make_article, make_topic, db):
+def test_article_link_preselects_the_treatment(
+    client, make_article, make_topic, fibromyalgia
+):
     topic = make_topic("Fibromyalgia")
     make_article("Fibro", topics=[topic])
 
