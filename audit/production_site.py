@@ -54,7 +54,7 @@ def wait_until_serving(url, server, seconds=30):
         try:
             with urllib.request.urlopen(url + "/robots.txt", timeout=2):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer at {url} within {seconds} s")
 
