@@ -9,6 +9,7 @@ import gc
 import multiprocessing
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -61,9 +62,11 @@ def deployed_commit():
     return found.stdout.strip() if found.returncode == 0 else ""
 
 
-# Public pages are cached per release (roswell_site/settings.py, RELEASE): read
+# Public pages are cached per release (roswell_site/settings.py, RELEASE): set
 # before the app is loaded, so each deploy starts with pages its own code renders.
-os.environ.setdefault("DJANGO_RELEASE", deployed_commit())
+# Where the code is no git checkout and the platform names no release, each start
+# of gunicorn is one: a cache of its own, never pages of other code.
+os.environ.setdefault("DJANGO_RELEASE", deployed_commit() or uuid.uuid4().hex)
 
 
 def pre_fork(server, worker):

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -215,3 +216,13 @@ def test_gunicorn_makes_the_deployed_commit_the_release():
 
     assert gunicorn_release(production_env()) == commit
     assert gunicorn_release(production_env(DJANGO_RELEASE="v42")) == "v42"
+
+
+def test_gunicorn_without_git_makes_each_start_a_release_of_its_own(tmp_path):
+    # GIT_DIR at an empty folder: git finds no repository, as on a platform.
+    env = production_env(GIT_DIR=str(tmp_path))
+
+    releases = {gunicorn_release(env) for _ in range(2)}
+
+    assert len(releases) == 2
+    assert all(re.fullmatch(r"[0-9a-f]{32}", release) for release in releases)
