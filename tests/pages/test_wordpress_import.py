@@ -320,3 +320,22 @@ def test_a_picture_over_the_size_limit_is_reported(export, settings):
 )
 def test_bodies_keep_text_and_lose_what_means_nothing_here(content, cleaned):
     assert clean_content(content) == cleaned
+
+
+def test_addresses_beyond_ascii_become_plain_slugs_and_still_redirect(client, export):
+    export.write_text(
+        export.read_text()
+        .replace(
+            "<![CDATA[fibromyalgia]]></wp:category_nicename>",
+            "<![CDATA[fibromyalg%c3%ada]]></wp:category_nicename>",
+        )
+        .replace('nicename="fibromyalgia"', 'nicename="fibromyalg%c3%ada"')
+    )
+
+    run_import(export, "--uploads", UPLOADS)
+
+    assert Topic.objects.get(name="Fibromyalgia").slug == "fibromyalgia"
+    assert client.get("/category/fibromyalg%C3%ADa/")["Location"] == (
+        "/topics/fibromyalgia/"
+    )
+    assert Article.objects.get(slug=FIBRO).topics.filter(slug="fibromyalgia").exists()
