@@ -3,14 +3,28 @@ from django.contrib import admin
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminFileWidget
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import QueryDict
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 
 from roswell_site.admin import HistoryAdmin
 
+from . import publish_checks, seo
 from .forms import DeletedArticleAddressForm
-from .models import Article, ClinicDetails, Page, Redirect, Topic
+from .models import (
+    META_DESCRIPTION_LENGTH,
+    Article,
+    ClinicDetails,
+    Page,
+    Redirect,
+    Topic,
+)
+
+# Search engines show about this many characters of a page's title.
+SEARCH_RESULT_TITLE_LENGTH = 60
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -25,6 +39,44 @@ class LabelledFileWidget(AdminFileWidget):
 class EditorMedia:
     # Names the rich-text editor after its field's label, for screen readers.
     js = ["js/admin-editor.js"]
+
+
+class ArticleMedia:
+    css = {"all": ["css/admin.css"]}
+    # The editor's label, then the checks panel, counters, previews and the
+    # question before leaving with unsaved changes.
+    js = [*EditorMedia.js, "js/admin-article.js"]
+
+
+class ArticleAdminForm(forms.ModelForm):
+    """The article's form, which will not publish what the publish checks block."""
+
+    NOT_PUBLISHED = (
+        "This article cannot be published until the problems marked below are "
+        "fixed. To keep your changes without publishing them, set the status to "
+        "Draft and save."
+    )
+
+    def _post_clean(self):
+        super()._post_clean()
+        # Here the typed values are on the instance, which the checks look at.
+        if self.instance.status != Article.Status.PUBLISHED:
+            return
+        errors = publish_checks.blocking_errors(self.instance, self.typed_topics())
+        if errors:
+            self.add_error(None, ValidationError(self.NOT_PUBLISHED, code="blocked"))
+        for finding in errors:
+            message = finding.message
+            if finding.text and finding.field == "body":
+                message = f"{message} (“{finding.text}”)"
+            field = finding.field if finding.field in self.fields else None
+            self.add_error(field, ValidationError(message, code=finding.code))
+
+    def typed_topics(self):
+        """The topics ticked on the form, or None when the form has no topics."""
+        if "topics" not in self.fields:
+            return None
+        return list(getattr(self, "cleaned_data", {}).get("topics") or [])
 
 
 class ReviewDueFilter(admin.SimpleListFilter):
@@ -61,13 +113,14 @@ class ArticleAdmin(HistoryAdmin):
     list_filter = ("status", "topics", ReviewDueFilter)
     search_fields = ("title", "summary", "body")
     prepopulated_fields = {"slug": ("title",)}
+    form = ArticleAdminForm
     # Tick boxes rather than Django's two-list selector, which is harder to use
     # with a screen reader; there are only a few topics.
     formfield_overrides = {
         models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
         models.ImageField: {"widget": LabelledFileWidget},
     }
-    Media = EditorMedia
+    Media = ArticleMedia
     date_hierarchy = "published_at"
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
@@ -137,6 +190,61 @@ class ArticleAdmin(HistoryAdmin):
         for article in articles:
             if article.is_public:
                 Redirect.objects.retire(article, target, target_path)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        form = context["adminform"].form
+        context |= {
+            "publish_findings": self.publish_findings(form, obj),
+            "preview": self.preview(form, obj),
+        }
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def publish_findings(self, form, article):
+        """
+        What the checks find in the article as typed (a form sent back with
+        errors) or as saved, as errors and warnings, each with the label and id
+        of the field it points at; None for a new article not yet sent.
+        """
+        if form.is_bound:
+            found = publish_checks.findings(form.instance, form.typed_topics())
+        elif article is not None:
+            found = publish_checks.findings(article)
+        else:
+            return None
+        items = [
+            {
+                "finding": finding,
+                "label": form.fields[finding.field].label,
+                # Tick boxes have no one input to label: their group's id.
+                "field_id": form[finding.field].id_for_label
+                or form[finding.field].auto_id,
+            }
+            if finding.field in form.fields
+            else {"finding": finding}
+            for finding in found
+        ]
+        return {
+            "errors": [item for item in items if item["finding"].is_error],
+            "warnings": [item for item in items if not item["finding"].is_error],
+        }
+
+    @staticmethod
+    def preview(form, article):
+        """What the search-result and link-card previews start with."""
+        instance = form.instance if form.is_bound else article
+        preview = instance.hero_preview if instance else None
+        return {
+            "title": instance.title if instance else "",
+            "summary": instance.summary if instance else "",
+            "slug": instance.slug if instance else "",
+            "site_url": seo.absolute_url("/"),
+            "domain": seo.site_domain(),
+            "path": reverse("pages:article_list"),
+            "image": preview["url"] if preview else static(seo.DEFAULT_SHARE_IMAGE),
+            "clinic_name": ClinicDetails.load().name,
+            "title_length": SEARCH_RESULT_TITLE_LENGTH,
+            "summary_length": META_DESCRIPTION_LENGTH,
+        }
 
     @admin.display(description="visible to the public")
     def public_state(self, article):

@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
 from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Length
@@ -139,6 +138,16 @@ class LeavesRedirectOnMove:
             Redirect.objects.moved(old_address, self)
 
 
+class TopicQuerySet(models.QuerySet):
+    def with_published_articles(self):
+        """Topics the public can find: those with at least one published article."""
+        return self.filter(
+            pk__in=Article.objects.published()
+            .filter(topics__isnull=False)
+            .values("topics")
+        )
+
+
 class Topic(LeavesRedirectOnMove, models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(
@@ -149,6 +158,8 @@ class Topic(LeavesRedirectOnMove, models.Model):
     description = models.TextField(
         blank=True, help_text="A sentence or two shown at the top of the topic's page."
     )
+
+    objects = TopicQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -218,7 +229,6 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
     )
     summary = models.CharField(
         max_length=META_DESCRIPTION_LENGTH,
-        validators=[MaxLengthValidator(META_DESCRIPTION_LENGTH)],
         help_text="One or two sentences shown under the title, in article lists and in "
         "search results (at most 160 characters).",
     )
@@ -227,9 +237,9 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
         upload_to="articles/",
         blank=True,
         validators=[validate_image_size],
-        help_text="Optional picture shown at the top of the article "
-        "(JPEG, PNG or WebP, at most 10 MB). Details of where and when it was "
-        "taken, and of the camera, are removed when it is saved.",
+        help_text="Optional picture shown at the top of the article. Details of "
+        "where and when it was taken, and of the camera, are removed when it is "
+        "saved.",
     )
     hero_image_alt = models.CharField(
         "hero image description",
