@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pages.models import Article, Redirect
+from tests.pages.test_admin import article_form
 
 pytestmark = pytest.mark.django_db
 
@@ -374,25 +375,15 @@ def test_a_cached_old_address_redirects_once_the_slug_changes(
 def test_renaming_in_the_admin_redirects_the_old_address(
     admin_client, client, make_article
 ):
-    article = make_article("Sleep", slug="sleep")
-    form = {
-        "title": article.title,
-        "slug": "sleep-and-pain",
-        "summary": article.summary,
-        "body": article.body,
-        "status": "published",
-        "published_at_0": timezone.localtime(article.published_at).date(),
-        "published_at_1": "09:00:00",
-        "hero_image_alt": "",
-        "reviewed_by": "",
-        "last_reviewed": "",
-        "next_review_due": "",
-    }
+    article = make_article("Sleep and fibromyalgia")
+    form = article_form(publish_now=True, slug="sleep-and-pain")
 
     response = admin_client.post(f"/admin/pages/article/{article.pk}/change/", form)
 
     assert response.status_code == 302
-    assert client.get("/articles/sleep/")["Location"] == "/articles/sleep-and-pain/"
+    assert client.get("/articles/sleep-and-fibromyalgia/")["Location"] == (
+        "/articles/sleep-and-pain/"
+    )
 
 
 @pytest.mark.postgresql
