@@ -1,5 +1,6 @@
 import html
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
@@ -136,6 +137,12 @@ class ArticleQuerySet(models.QuerySet):
 
     def review_overdue(self):
         return self.filter(next_review_due__lt=timezone.localdate())
+
+    def review_due_within(self, days):
+        """Articles whose review is overdue or due in the next `days` days."""
+        return self.filter(
+            next_review_due__lte=timezone.localdate() + timedelta(days=days)
+        )
 
     def search(self, terms):
         """

@@ -4,6 +4,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from reversion.models import Version
@@ -20,6 +21,41 @@ class ClinicAdminSite(admin.AdminSite):
 
     def admin_view(self, view, cacheable=False):
         return csp_override(ADMIN_CSP)(super().admin_view(view, cacheable))
+
+    def get_urls(self):
+        # Here, not at the top: the apps' admin modules import this one.
+        from bookings.reports import ReportCSVView, ReportsView
+
+        return [
+            path(
+                "reports/",
+                self.admin_view(ReportsView.as_view(admin_site=self)),
+                name="reports",
+            ),
+            path(
+                "reports/<slug:slug>.csv",
+                self.admin_view(ReportCSVView.as_view()),
+                name="reports_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def index(self, request, extra_context=None):
+        """The app list, under "Needs attention now" for what this login may see."""
+        from bookings.dashboard import may_see_patients, patient_lines
+        from pages.dashboard import may_see_articles, review_lines
+
+        attention = []
+        if may_see_patients(request.user):
+            attention += patient_lines()
+        if may_see_articles(request.user):
+            attention += review_lines()
+        extra_context = {
+            **(extra_context or {}),
+            "needs_attention": attention,
+            "may_see_reports": request.user.has_perm("bookings.view_reports"),
+        }
+        return super().index(request, extra_context)
 
 
 class HistoryAdmin(CompareVersionAdmin):
