@@ -117,14 +117,14 @@ def csv_value(item):
     return getattr(item, "csv_value", item)
 
 
-# Chart geometry, in the SVG's own units; the SVG scales to the page's width.
-CHART_WIDTH = 400
+# Chart geometry: across in per cent of the chart's width, down in pixels, so
+# that the chart fills a phone or a desktop with its text at the same size.
 LABEL_HEIGHT = 18
-BAR_HEIGHT = 16
+BAR_HEIGHT = 18
 GROUP_GAP = 10
-VALUE_ROOM = 56
+BAR_ROOM = 84
 WEEKS_HEIGHT = 220
-WEEKS_LEFT, WEEKS_BOTTOM, WEEKS_TOP = 44, 34, 12
+WEEKS_LEFT, WEEKS_BOTTOM, WEEKS_TOP = 12, 30, 10
 
 
 class Bar(NamedTuple):
@@ -145,9 +145,8 @@ class Label(NamedTuple):
 
 class Line(NamedTuple):
     x1: float
-    y1: float
+    y: float
     x2: float
-    y2: float
 
 
 @dataclass
@@ -158,7 +157,6 @@ class Chart:
     labels: list[Label] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     legend: list[tuple[int, str]] = field(default_factory=list)
-    width: int = CHART_WIDTH
 
 
 def nice_ceiling(value):
@@ -169,14 +167,17 @@ def nice_ceiling(value):
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
+def top_of(groups):
+    amounts = [value.amount for _, values in groups for value in values]
+    return nice_ceiling(max((amount for amount in amounts if amount), default=1))
+
+
 def bar_chart(summary, series, groups):
     """
     Horizontal bars: for each (label, values) group its label, then one bar
     per series; values have an `amount`, None when not shown.
     """
-    amounts = [value.amount for _, values in groups for value in values]
-    top = nice_ceiling(max((amount for amount in amounts if amount), default=1))
-    scale = (CHART_WIDTH - VALUE_ROOM) / top
+    scale = BAR_ROOM / top_of(groups)
     chart = Chart(summary, 0)
     if len(series) > 1:
         chart.legend = list(enumerate(series))
@@ -185,14 +186,14 @@ def bar_chart(summary, series, groups):
         chart.labels.append(Label(0, y + 13, label))
         y += LABEL_HEIGHT
         for index, value in enumerate(values):
-            length = round((value.amount or 0) * scale, 1)
+            length = round((value.amount or 0) * scale, 2)
             if value.amount:
                 chart.bars.append(
                     Bar(
-                        0, y, length, BAR_HEIGHT - 3, index, f"{series[index]}: {value}"
+                        0, y, length, BAR_HEIGHT - 4, index, f"{series[index]}: {value}"
                     )
                 )
-            chart.labels.append(Label(length + 4, y + 11, str(value)))
+            chart.labels.append(Label(round(length + 1, 2), y + 12, str(value)))
             y += BAR_HEIGHT
         y += GROUP_GAP
     chart.height = y
@@ -201,19 +202,18 @@ def bar_chart(summary, series, groups):
 
 def weeks_chart(summary, series, weeks):
     """Columns per week: weeks is a list of (monday, values), one per series."""
-    plot_width = CHART_WIDTH - WEEKS_LEFT
+    plot_width = 100 - WEEKS_LEFT
     plot_height = WEEKS_HEIGHT - WEEKS_TOP - WEEKS_BOTTOM
     bottom = WEEKS_TOP + plot_height
-    amounts = [value.amount for _, values in weeks for value in values]
-    top = nice_ceiling(max((amount for amount in amounts if amount), default=1))
+    top = top_of(weeks)
     chart = Chart(summary, WEEKS_HEIGHT, legend=list(enumerate(series)))
     for tick in (0, top / 2, top):
         y = round(bottom - tick / top * plot_height, 1)
-        chart.lines.append(Line(WEEKS_LEFT, y, CHART_WIDTH, y))
-        chart.labels.append(Label(WEEKS_LEFT - 4, y + 4, f"{tick:,.0f}", "end"))
+        chart.lines.append(Line(WEEKS_LEFT, y, 100))
+        chart.labels.append(Label(WEEKS_LEFT - 1, y + 4, f"{tick:,.0f}", "end"))
     slot = plot_width / max(len(weeks), 1)
     bar_width = slot * 0.8 / len(series)
-    every = math.ceil(len(weeks) / 6)
+    every = math.ceil(len(weeks) / 5)
     for position, (monday, values) in enumerate(weeks):
         left = WEEKS_LEFT + position * slot + slot * 0.1
         for index, value in enumerate(values):
@@ -221,9 +221,9 @@ def weeks_chart(summary, series, weeks):
                 height = value.amount / top * plot_height
                 chart.bars.append(
                     Bar(
-                        round(left + index * bar_width, 1),
+                        round(left + index * bar_width, 2),
                         round(bottom - height, 1),
-                        round(bar_width, 1),
+                        round(bar_width, 2),
                         round(height, 1),
                         index,
                         f"Week of {monday:%d %b %Y}, {series[index].lower()}: {value}",
@@ -232,8 +232,8 @@ def weeks_chart(summary, series, weeks):
         if position % every == 0:
             chart.labels.append(
                 Label(
-                    round(left + slot * 0.4, 1),
-                    WEEKS_HEIGHT - 14,
+                    round(left + slot * 0.4, 2),
+                    WEEKS_HEIGHT - 10,
                     dateformat.format(monday, "j M"),
                     "middle",
                 )
