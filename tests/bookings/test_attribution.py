@@ -1,6 +1,9 @@
 """The article a patient came from, recorded with their request and nowhere else."""
 
 import logging
+from datetime import timedelta
+
+from django.utils import timezone
 
 from bookings.models import ConsultationRequest
 
@@ -60,3 +63,23 @@ def test_deleting_the_article_keeps_the_request(client, form_data, make_article)
     article.delete()
 
     assert ConsultationRequest.objects.get().source_article is None
+
+
+def test_article_admin_page_counts_requests_from_it_in_the_last_90_days(
+    admin_client, make_article, make_consultation
+):
+    article = make_article("Fibro")
+    other = make_article("Other")
+    now = timezone.now()
+    for days in (1, 10, 30, 60, 89, 89):
+        make_consultation(now - timedelta(days=days), source_article=article)
+    make_consultation(now - timedelta(days=91), source_article=article)
+    make_consultation(now, source_article=article, status="spam")
+    make_consultation(now, source_article=other)
+
+    html = admin_client.get(f"/admin/pages/article/{article.pk}/change/").text
+    other_html = admin_client.get(f"/admin/pages/article/{other.pk}/change/").text
+
+    assert "Requests in the last 90 days" in html
+    assert "6 (counted from the article&#x27;s link to the form)" in html
+    assert "&lt;5 (counted from the article&#x27;s link to the form)" in other_html
