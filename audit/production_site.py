@@ -54,13 +54,14 @@ def wait_until_serving(url, server, seconds=30):
         try:
             with urllib.request.urlopen(url + "/robots.txt", timeout=2):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer at {url} within {seconds} s")
 
 
 @contextlib.contextmanager
-def production_site():
+def production_site(demo_data=False):
+    """The running site; with demo_data, made-up requests and bookings too."""
     with tempfile.TemporaryDirectory(prefix="roswell-audit-") as scratch:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -87,6 +88,9 @@ def production_site():
         manage(env, "createcachetable")
         manage(env, "collectstatic", "--no-input")
         manage(env, "load_starter_content")
+        if demo_data:
+            # demo_data refuses to run without debug, as it should on a real site.
+            manage(env | {"DJANGO_DEBUG": "1"}, "demo_data")
         manage(env, "createsuperuser", "--no-input")
         server = subprocess.Popen(
             [

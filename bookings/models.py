@@ -330,6 +330,8 @@ class ConsultationRequest(models.Model):
 
     class Meta:
         ordering = ["-is_urgent", "-created_at"]
+        # The reports and the dashboard count requests by when they came in.
+        indexes = [models.Index(fields=["created_at"], name="consultation_created_at")]
         permissions = [
             ("export_consultationrequest", "Can export requests as CSV"),
             ("view_reports", "Can view the reports"),

@@ -93,6 +93,9 @@ class DemoData:
             is_urgent=self.rng.random() < 0.02,
             consent_at=created_at,
             created_at=created_at,
+            # The worker sent its e-mail at once.
+            staff_notified_at=created_at + timedelta(seconds=2),
+            patient_confirmed_at=created_at + timedelta(seconds=3),
         )
 
     def follow_up(self, consultation):
