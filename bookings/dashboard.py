@@ -44,7 +44,7 @@ class Line(NamedTuple):
 
     text: str
     url: str
-    items: list[Item] = []
+    items: tuple[Item, ...] | list[Item] = ()
     is_alarm: bool = False
 
 
@@ -130,37 +130,18 @@ def undelivered_booking_messages(now=None):
     )
 
 
-def undelivered_requests_condition(now):
+def undelivered_requests(now):
     """Requests whose staff e-mail failed, or is late."""
-    return Q(
-        Q(notification_attempts__gt=0) | Q(created_at__lt=now - DELIVERY_GRACE),
-        staff_notified_at__isnull=True,
-    ) & ~Q(status=ConsultationRequest.Status.SPAM)
+    return ConsultationRequest.objects.not_delivered().filter(
+        Q(notification_attempts__gt=0) | Q(created_at__lt=now - DELIVERY_GRACE)
+    )
 
 
 def patient_lines(now=None):
     now = now or timezone.now()
     awaiting = ConsultationRequest.objects.awaiting_first_contact()
-    counts = ConsultationRequest.objects.aggregate(
-        awaiting=Count(
-            "pk",
-            distinct=True,
-            filter=Q(
-                status=ConsultationRequest.Status.NEW, contact_attempts__isnull=True
-            ),
-        ),
-        urgent=Count(
-            "pk",
-            distinct=True,
-            filter=Q(
-                status=ConsultationRequest.Status.NEW,
-                contact_attempts__isnull=True,
-                is_urgent=True,
-            ),
-        ),
-        undelivered=Count(
-            "pk", distinct=True, filter=undelivered_requests_condition(now)
-        ),
+    counts = awaiting.aggregate(
+        awaiting=Count("pk"), urgent=Count("pk", filter=Q(is_urgent=True))
     )
     urgent = list(awaiting.filter(is_urgent=True).order_by("created_at")[:LISTED])
     longest = list(awaiting.order_by("created_at")[:LISTED])
@@ -170,7 +151,10 @@ def patient_lines(now=None):
         urgent_line(counts["urgent"], urgent, hours, now),
         waiting_line(counts["awaiting"], longest, hours, now),
         *booking_lines(now),
-        mail_line(counts["undelivered"], undelivered_booking_messages(now).count()),
+        mail_line(
+            undelivered_requests(now).count(),
+            undelivered_booking_messages(now).count(),
+        ),
     ]
 
 
