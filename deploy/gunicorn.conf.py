@@ -8,6 +8,8 @@ serves a small server and a large one.
 import gc
 import multiprocessing
 import os
+import subprocess
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
@@ -42,6 +44,26 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 # Behind nginx on the same machine: trust its X-Forwarded-* headers only.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def deployed_commit():
+    """The checkout's git commit, or "" where the code is not a git checkout."""
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from the PATH
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # no git on the server
+        return ""
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+# Public pages are cached per release (roswell_site/settings.py, RELEASE): read
+# before the app is loaded, so each deploy starts with pages its own code renders.
+os.environ.setdefault("DJANGO_RELEASE", deployed_commit())
 
 
 def pre_fork(server, worker):

@@ -2,15 +2,33 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminFileWidget
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import QueryDict
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.reports import Cell
 from roswell_site.admin import HistoryAdmin
 
+from . import publish_checks, seo
 from .dashboard import REVIEW_SOON_DAYS
-from .models import Article, ClinicDetails, Page, Topic
+from .forms import DeletedArticleAddressForm
+from .models import (
+    META_DESCRIPTION_LENGTH,
+    Article,
+    ClinicDetails,
+    Page,
+    Redirect,
+    Topic,
+)
+
+# Search engines show about this many characters of a page's title.
+SEARCH_RESULT_TITLE_LENGTH = 60
 
 # The article's figure on its admin page: requests that came from it lately.
 ATTRIBUTION_DAYS = 90
@@ -28,6 +46,44 @@ class LabelledFileWidget(AdminFileWidget):
 class EditorMedia:
     # Names the rich-text editor after its field's label, for screen readers.
     js = ["js/admin-editor.js"]
+
+
+class ArticleMedia:
+    css = {"all": ["css/admin.css"]}
+    # The editor's label, then the checks panel, counters, previews and the
+    # question before leaving with unsaved changes.
+    js = [*EditorMedia.js, "js/admin-article.js"]
+
+
+class ArticleAdminForm(forms.ModelForm):
+    """The article's form, which will not publish what the publish checks block."""
+
+    NOT_PUBLISHED = (
+        "This article cannot be published until the problems marked below are "
+        "fixed. To keep your changes without publishing them, set the status to "
+        "Draft and save."
+    )
+
+    def _post_clean(self):
+        super()._post_clean()
+        # Here the typed values are on the instance, which the checks look at.
+        if self.instance.status != Article.Status.PUBLISHED:
+            return
+        errors = publish_checks.blocking_errors(self.instance, self.typed_topics())
+        if errors:
+            self.add_error(None, ValidationError(self.NOT_PUBLISHED, code="blocked"))
+        for finding in errors:
+            message = finding.message
+            if finding.text and finding.field == "body":
+                message = f"{message} (“{finding.text}”)"
+            field = finding.field if finding.field in self.fields else None
+            self.add_error(field, ValidationError(message, code=finding.code))
+
+    def typed_topics(self):
+        """The topics ticked on the form, or None when the form has no topics."""
+        if "topics" not in self.fields:
+            return None
+        return list(getattr(self, "cleaned_data", {}).get("topics") or [])
 
 
 class ReviewDueFilter(admin.SimpleListFilter):
@@ -70,13 +126,14 @@ class ArticleAdmin(HistoryAdmin):
     list_filter = ("status", "topics", ReviewDueFilter)
     search_fields = ("title", "summary", "body")
     prepopulated_fields = {"slug": ("title",)}
+    form = ArticleAdminForm
     # Tick boxes rather than Django's two-list selector, which is harder to use
     # with a screen reader; there are only a few topics.
     formfield_overrides = {
         models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
         models.ImageField: {"widget": LabelledFileWidget},
     }
-    Media = EditorMedia
+    Media = ArticleMedia
     date_hierarchy = "published_at"
     readonly_fields = ("created_at", "updated_at", "requests_from_it")
     fieldsets = (
@@ -104,6 +161,118 @@ class ArticleAdmin(HistoryAdmin):
             created_at__gte=since
         )
         return f"{Cell(requests.count())} (counted from the article's link to the form)"
+
+    actions = ("delete_selected",)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Deleting a published article asks where its address should go."""
+        article = self.get_object(request, unquote(object_id))
+        if article is None or not article.is_public:
+            return super().delete_view(request, object_id, extra_context)
+        confirmed = request.method == "POST"
+        form = DeletedArticleAddressForm(
+            request.POST if confirmed else None, deleted=[article]
+        )
+        if confirmed and form.is_valid():
+            request.deleted_article_address = form
+        elif confirmed:
+            # Django deletes on any POST: show the confirmation again instead,
+            # with what was chosen and why it is not enough.
+            request.POST = QueryDict()
+        return super().delete_view(
+            request, object_id, (extra_context or {}) | {"address_form": form}
+        )
+
+    @admin.action(permissions=["delete"], description="Delete selected articles")
+    def delete_selected(self, request, queryset):
+        """Django's own action, asking first where published articles should go."""
+        if not any(article.is_public for article in queryset):
+            return django_delete_selected(self, request, queryset)
+        confirmed = "post" in request.POST
+        form = DeletedArticleAddressForm(
+            request.POST if confirmed else None, deleted=queryset
+        )
+        if confirmed and form.is_valid():
+            request.deleted_article_address = form
+        elif confirmed:
+            request.POST = request.POST.copy()
+            del request.POST["post"]
+        response = django_delete_selected(self, request, queryset)
+        if response is not None:
+            response.context_data["address_form"] = form
+        return response
+
+    def delete_model(self, request, obj):
+        self.forward_addresses(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self.forward_addresses(request, queryset)
+        super().delete_queryset(request, queryset)
+
+    def forward_addresses(self, request, articles):
+        form = getattr(request, "deleted_article_address", None)
+        if form is None:
+            return
+        target, target_path = form.target()
+        for article in articles:
+            if article.is_public:
+                Redirect.objects.retire(article, target, target_path)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        form = context["adminform"].form
+        context |= {
+            "publish_findings": self.publish_findings(form, obj),
+            "preview": self.preview(form, obj),
+        }
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def publish_findings(self, form, article):
+        """
+        What the checks find in the article as typed (a form sent back with
+        errors) or as saved, as errors and warnings, each with the label and id
+        of the field it points at; None for a new article not yet sent.
+        """
+        if form.is_bound:
+            found = publish_checks.findings(form.instance, form.typed_topics())
+        elif article is not None:
+            found = publish_checks.findings(article)
+        else:
+            return None
+        items = [
+            {
+                "finding": finding,
+                "label": form.fields[finding.field].label,
+                # Tick boxes have no one input to label: their group's id.
+                "field_id": form[finding.field].id_for_label
+                or form[finding.field].auto_id,
+            }
+            if finding.field in form.fields
+            else {"finding": finding}
+            for finding in found
+        ]
+        return {
+            "errors": [item for item in items if item["finding"].is_error],
+            "warnings": [item for item in items if not item["finding"].is_error],
+        }
+
+    @staticmethod
+    def preview(form, article):
+        """What the search-result and link-card previews start with."""
+        instance = form.instance if form.is_bound else article
+        preview = instance.hero_preview if instance else None
+        return {
+            "title": instance.title if instance else "",
+            "summary": instance.summary if instance else "",
+            "slug": instance.slug if instance else "",
+            "site_url": seo.absolute_url("/"),
+            "domain": seo.site_domain(),
+            "path": reverse("pages:article_list"),
+            "image": preview["url"] if preview else static(seo.DEFAULT_SHARE_IMAGE),
+            "clinic_name": ClinicDetails.load().name,
+            "title_length": SEARCH_RESULT_TITLE_LENGTH,
+            "summary_length": META_DESCRIPTION_LENGTH,
+        }
 
     @admin.display(description="visible to the public")
     def public_state(self, article):
@@ -154,3 +323,35 @@ class ClinicDetailsAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Redirect)
+class RedirectAdmin(HistoryAdmin):
+    list_display = ("old_path", "goes_to", "answer", "hits", "last_hit")
+    list_filter = ("answer",)
+    list_select_related = ("article", "page", "topic")
+    search_fields = (
+        "old_path",
+        "target_path",
+        "article__title",
+        "page__title",
+        "topic__name",
+    )
+    readonly_fields = ("hits", "last_hit", "created_at")
+    fieldsets = (
+        (None, {"fields": ("old_path", "answer")}),
+        (
+            "Where visitors go",
+            {
+                "description": "Choose one: an article, a page, a topic or another "
+                "address. Leave all empty for “Removed”. An address changed on an "
+                "article, page or topic is redirected without anything to do here.",
+                "fields": ("article", "page", "topic", "target_path"),
+            },
+        ),
+        ("Visits", {"fields": ("hits", "last_hit", "created_at")}),
+    )
+
+    @admin.display(description="goes to")
+    def goes_to(self, redirect):
+        return "(removed)" if redirect.is_gone else redirect.url

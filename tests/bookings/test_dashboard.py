@@ -208,13 +208,19 @@ def test_front_page_runs_at_most_ten_queries_at_size(
     with CaptureQueriesContext(connection) as captured:
         response = staff.get("/admin/")
 
+    # Beyond what every admin page asks: the login, the clinic's details for the
+    # header and footer, and the "recent actions" of the front page.
+    every_page = (
+        "django_session",
+        '"auth_',
+        "SAVEPOINT",
+        "pages_clinicdetails",
+        "django_admin_log",
+    )
     own = [
         each["sql"]
         for each in captured.captured_queries
-        if not any(
-            marker in each["sql"]
-            for marker in ("django_session", '"auth_', "SAVEPOINT", "django_admin_log")
-        )
+        if not any(marker in each["sql"] for marker in every_page)
     ]
     assert response.status_code == 200
     assert "Needs attention now" in response.text

@@ -373,9 +373,10 @@ def at_size(starter_content, fibromyalgia):
     DemoData(weeks=52, seed=4).create(10_000, 2_000)
 
 
-# What every admin page asks for its login: the session (read, then saved in
-# a savepoint, SESSION_SAVE_EVERY_REQUEST), the user and their permissions.
-LOGIN_QUERIES = ("django_session", '"auth_', "SAVEPOINT")
+# What every admin page asks: for its login the session (read, then saved in a
+# savepoint, SESSION_SAVE_EVERY_REQUEST), the user and their permissions; the
+# clinic's details for the header.
+LOGIN_QUERIES = ("django_session", '"auth_', "SAVEPOINT", "pages_clinicdetails")
 
 
 def page_queries(client, url, query=None):

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Permission
+from playwright.sync_api import expect
 
 
 @pytest.fixture
@@ -16,3 +17,14 @@ def editor_client(client, django_user_model):
     )
     client.force_login(editor)
     return client
+
+
+@pytest.fixture
+def staff_page(live_server, page, admin_user, clinic):
+    """A browser page logged in to the admin as a superuser."""
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    return page

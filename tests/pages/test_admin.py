@@ -54,8 +54,8 @@ def article_form(**overrides):
         "published_at_0": "",
         "published_at_1": "",
         "hero_image_alt": "",
-        "reviewed_by": "",
-        "last_reviewed": "",
+        "reviewed_by": "Dr. Jane Doe, MD",
+        "last_reviewed": now.date().isoformat(),
         "next_review_due": "",
     }
     if overrides.pop("publish_now", False):

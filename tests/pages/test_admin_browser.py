@@ -1,6 +1,6 @@
 """A staff member writes, previews and publishes an article in the admin's editor."""
 
-import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from pages.models import Article
@@ -18,16 +18,6 @@ PASTE = """([selector, html]) => {
     );
     document.querySelector(selector).dispatchEvent(paste);
 }"""
-
-
-@pytest.fixture
-def staff_page(live_server, page, admin_user, clinic):
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    return page
 
 
 def test_staff_writes_previews_and_publishes_an_article(
@@ -72,6 +62,8 @@ def test_staff_writes_previews_and_publishes_an_article(
     page.goto(change_url)
 
     page.get_by_label("Status:").select_option("Published")
+    page.get_by_label("Medically reviewed by:").fill("Dr. Jane Doe, MD")
+    page.get_by_label("Last reviewed:").fill(timezone.localdate().isoformat())
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
 
