@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.actions import delete_selected as django_delete_selected
@@ -10,9 +12,11 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.reports import Cell
 from roswell_site.admin import HistoryAdmin
 
 from . import publish_checks, seo
+from .dashboard import REVIEW_SOON_DAYS
 from .forms import DeletedArticleAddressForm
 from .models import (
     META_DESCRIPTION_LENGTH,
@@ -25,6 +29,9 @@ from .models import (
 
 # Search engines show about this many characters of a page's title.
 SEARCH_RESULT_TITLE_LENGTH = 60
+
+# The article's figure on its admin page: requests that came from it lately.
+ATTRIBUTION_DAYS = 90
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -84,11 +91,17 @@ class ReviewDueFilter(admin.SimpleListFilter):
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return (("overdue", "Review overdue"), ("never", "Never reviewed"))
+        return (
+            ("overdue", "Review overdue"),
+            ("due", f"Due within {REVIEW_SOON_DAYS} days or overdue"),
+            ("never", "Never reviewed"),
+        )
 
     def queryset(self, request, queryset):
         if self.value() == "overdue":
             return queryset.review_overdue()
+        if self.value() == "due":
+            return queryset.review_due_within(REVIEW_SOON_DAYS)
         if self.value() == "never":
             return queryset.filter(last_reviewed__isnull=True)
         return queryset
@@ -122,7 +135,7 @@ class ArticleAdmin(HistoryAdmin):
     }
     Media = ArticleMedia
     date_hierarchy = "published_at"
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "requests_from_it")
     fieldsets = (
         (None, {"fields": ("title", "slug", "summary", "body", "topics")}),
         ("Publishing", {"fields": ("status", "published_at")}),
@@ -132,7 +145,22 @@ class ArticleAdmin(HistoryAdmin):
             {"fields": ("reviewed_by", "last_reviewed", "next_review_due")},
         ),
         ("History", {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
+        ("Patients it brought", {"fields": ("requests_from_it",)}),
     )
+
+    @admin.display(description=f"requests in the last {ATTRIBUTION_DAYS} days")
+    def requests_from_it(self, article):
+        """
+        Consultation requests whose patient followed this article's link to the
+        form; a small number shows as "<5", as in the reports.
+        """
+        if article.pk is None:
+            return "–"
+        since = timezone.now() - timedelta(days=ATTRIBUTION_DAYS)
+        requests = article.consultation_requests.not_spam().filter(
+            created_at__gte=since
+        )
+        return f"{Cell(requests.count())} (counted from the article's link to the form)"
 
     actions = ("delete_selected",)
 

@@ -2,6 +2,7 @@ import hashlib
 import html
 import json
 import re
+from datetime import timedelta
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from django.conf import settings
@@ -186,6 +187,12 @@ class ArticleQuerySet(models.QuerySet):
 
     def review_overdue(self):
         return self.filter(next_review_due__lt=timezone.localdate())
+
+    def review_due_within(self, days):
+        """Articles whose review is overdue or due in the next `days` days."""
+        return self.filter(
+            next_review_due__lte=timezone.localdate() + timedelta(days=days)
+        )
 
     def search(self, terms):
         """
