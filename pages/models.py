@@ -536,6 +536,8 @@ class RedirectQuerySet(models.QuerySet):
         The redirect stored for the first of these addresses that has one and
         leads somewhere visitors may go, or None: one query on the unique index.
         """
+        # PostgreSQL cannot even compare text holding a NUL: no redirect has one.
+        addresses = [address for address in addresses if "\x00" not in address]
         found = {
             redirect.old_path: redirect
             for redirect in self.filter(old_path__in=addresses).select_related(
