@@ -495,6 +495,9 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
     os.environ.get("PAGES_HTTP_STALE_WHILE_REVALIDATE", "300")
 )
 
+# Months from a clinical reviewer's approval of an article to its next review.
+PAGES_REVIEW_INTERVAL_MONTHS = int(os.environ.get("PAGES_REVIEW_INTERVAL_MONTHS", "12"))
+
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

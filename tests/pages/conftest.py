@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 
@@ -16,3 +17,14 @@ def editor_client(client, django_user_model):
     )
     client.force_login(editor)
     return client
+
+
+def approve_and_publish(article):
+    """Publish an article the way the admin does: approve its text, publish it."""
+    chief, _ = get_user_model().objects.get_or_create(
+        username="chief", defaults={"is_staff": True, "is_superuser": True}
+    )
+    article.approve(by=chief)
+    article.publish(by=chief)
+    article.refresh_from_db()
+    return article

@@ -71,9 +71,10 @@ def test_staff_writes_previews_and_publishes_an_article(
     assert page.evaluate("window.xssFired") is None
     page.goto(change_url)
 
-    page.get_by_label("Status:").select_option("Published")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("approved")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("published")
 
     page.goto(f"{live_server.url}/articles/")
     page.get_by_role("link", name="Sleep and fibromyalgia").click()
