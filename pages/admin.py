@@ -6,14 +6,14 @@ from django.db import models
 from django.db.models import Case, When
 from django.db.models.fields.files import FieldFile
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from reversion.models import Version
 
 from roswell_site.admin import HistoryAdmin
 
-from .models import CONTENT_FIELDS, Article, ClinicDetails, Page, Topic
+from .models import CONTENT_FIELDS, Article, ClinicDetails, Page, StaffProfile, Topic
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -486,3 +486,65 @@ class ClinicDetailsAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    """
+    My profile: each member of staff sees and edits their own name and
+    credentials, the byline of the articles they approve; superusers, anyone's.
+    """
+
+    list_display = ("byline", "user")
+    search_fields = ("display_name", "user__username")
+
+    def is_staff(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def is_own(self, request, profile):
+        return profile is None or profile.user_id == request.user.pk
+
+    def has_module_permission(self, request):
+        return self.is_staff(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.is_staff(request) and (
+            request.user.is_superuser or self.is_own(request, obj)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        if request.user.is_superuser:
+            return True
+        has_profile = StaffProfile.objects.filter(user=request.user).exists()
+        return self.is_staff(request) and not has_profile
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_queryset(self, request):
+        profiles = super().get_queryset(request).select_related("user")
+        if request.user.is_superuser:
+            return profiles
+        return profiles.filter(user=request.user)
+
+    def get_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return ("user", "display_name", "credentials")
+        return ("display_name", "credentials")
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
+
+    def changelist_view(self, request, extra_context=None):
+        """Staff go straight to their own profile, or make it."""
+        if request.user.is_superuser or not self.is_staff(request):
+            return super().changelist_view(request, extra_context)
+        profile = StaffProfile.objects.filter(user=request.user).first()
+        if profile:
+            return redirect("admin:pages_staffprofile_change", profile.pk)
+        return redirect("admin:pages_staffprofile_add")

@@ -501,6 +501,8 @@ class Article(BodyWithContents, models.Model):
             if self.has_pending_changes:
                 return self.State.PENDING_CHANGES
             return self.State.PUBLISHED
+        if self.review_state == self.Review.EDITING:
+            return self.State.DRAFT
         return self.State(self.review_state)
 
     def actions_for(self, user):
