@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from pages.models import StaffProfile
+from tests.bookings.conftest import smtp_server  # noqa: F401 - the loopback SMTP fixture
 
 
 @pytest.fixture
