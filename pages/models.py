@@ -509,8 +509,9 @@ class Article(BodyWithContents, models.Model):
         """The steps of the review workflow open to this user at this stage."""
         actions = []
         approved = self.is_approved
+        # Offered to whoever may edit: the edits made with it are saved first.
         if user.has_perm("pages.change_article"):
-            if self.review_state != self.Review.IN_REVIEW and not approved:
+            if self.review_state != self.Review.IN_REVIEW:
                 actions.append("submit")
         if user.has_perm("pages.approve_article"):
             # A published text, approved before, is approved again at its review.
