@@ -260,12 +260,13 @@ class ArticleAdmin(HistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         workflow = ["state_description", "published_at"]
-        actions = obj.actions_for(request.user) if obj else []
-        if "send_back" in actions:
-            workflow.append("workflow_comment")
-        if "schedule" in actions:
-            workflow.append("publish_at")
-        if obj:
+        # Only a change form has buttons: a view-only one shows the state.
+        if obj and self.has_change_permission(request, obj):
+            actions = obj.actions_for(request.user)
+            if "send_back" in actions:
+                workflow.append("workflow_comment")
+            if "schedule" in actions:
+                workflow.append("publish_at")
             workflow.append("workflow")
         return (
             (None, {"fields": ("title", "slug", "summary", "body", "topics")}),

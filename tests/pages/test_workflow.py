@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 import reversion
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -428,3 +428,19 @@ def test_the_reviewer_is_named_from_the_user_without_a_profile(
     draft.approve(by=nameless)
 
     assert draft.reviewed_by == "Sam Lee"
+
+
+def test_staff_who_may_only_view_articles_see_the_state_and_no_buttons(
+    make_staff, live
+):
+    front_desk = make_staff("fran")
+    front_desk.user_permissions.set(
+        Permission.objects.filter(codename="view_article")
+    )
+
+    response = logged_in(front_desk).get(change_url(live))
+
+    assert response.status_code == 200
+    assert "Published" in response.text
+    assert "</button>" not in response.text.split('id="content-main"', 1)[1]
+    assert press(logged_in(front_desk), live, "unpublish").status_code == 403
