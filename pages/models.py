@@ -592,7 +592,11 @@ class Article(BodyWithContents, models.Model):
         changes are published (an unsaved copy, topics included).
         """
         preview = Article.objects.get(pk=self.pk)
+        live_picture = preview.hero_image.name
         topic_ids = preview.apply_working_copy()
+        if preview.hero_image.name != live_picture:
+            # The copies for the page are made when the new picture is published.
+            preview.hero_image_renditions = {}
         preview._prefetched_objects_cache = {
             "topics": Topic.objects.filter(pk__in=topic_ids)
         }

@@ -12,7 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from reversion.models import Version
 
-from pages.models import Article, add_months
+from pages.models import Article, add_months, fingerprint
 from tests.pages.conftest import logged_in
 from tests.pages.test_admin import article_form
 
@@ -225,7 +225,7 @@ def test_each_role_sees_only_its_buttons(writer, reviewer, publisher, draft):
     assert buttons(reviewer) == ["Approve", "Send back"]
     assert buttons(publisher) == []
     draft.approve(by=reviewer)
-    assert buttons(publisher) == ["Publish"]
+    assert buttons(publisher) == ["Submit for review", "Publish"]
 
 
 def test_reviewer_cannot_publish_and_publisher_cannot_approve(
@@ -434,9 +434,7 @@ def test_staff_who_may_only_view_articles_see_the_state_and_no_buttons(
     make_staff, live
 ):
     front_desk = make_staff("fran")
-    front_desk.user_permissions.set(
-        Permission.objects.filter(codename="view_article")
-    )
+    front_desk.user_permissions.set(Permission.objects.filter(codename="view_article"))
 
     response = logged_in(front_desk).get(change_url(live))
 
@@ -444,3 +442,46 @@ def test_staff_who_may_only_view_articles_see_the_state_and_no_buttons(
     assert "Published" in response.text
     assert "</button>" not in response.text.split('id="content-main"', 1)[1]
     assert press(logged_in(front_desk), live, "unpublish").status_code == 403
+
+
+def test_publisher_bulk_publishes_the_approved_and_is_told_why_not_the_rest(
+    publisher, approved_draft, make_article, client
+):
+    unapproved = make_article("Not yet", status=Article.Status.DRAFT)
+
+    response = bulk(
+        logged_in(publisher), "publish_selected", approved_draft, unapproved
+    )
+
+    messages = [str(message) for message in response.wsgi_request._messages]
+    assert "1 article(s) published." in messages
+    assert "“Not yet”: A clinical reviewer must approve this text" in messages[1]
+    assert client.get(approved_draft.get_absolute_url()).status_code == 200
+    assert client.get(unapproved.get_absolute_url()).status_code == 404
+
+
+def test_reviewer_bulk_approves_and_publisher_bulk_unpublishes(
+    reviewer, publisher, writer, draft, live, client
+):
+    draft.submit_for_review(by=writer)
+
+    bulk(logged_in(reviewer), "approve_selected", draft)
+    bulk(logged_in(publisher), "unpublish_selected", live)
+
+    draft.refresh_from_db()
+    assert draft.is_approved
+    assert draft.reviewed_by == "Dr. Rita Ames, MD"
+    assert client.get(live.get_absolute_url()).status_code == 404
+
+
+def test_a_migrated_published_article_counts_as_approved(db):
+    migration = importlib.import_module("pages.migrations.0005_editorial_groups")
+    text = {
+        "title": "T",
+        "summary": "S",
+        "body": "<p>B</p>",
+        "hero_image": "",
+        "hero_image_alt": "",
+    }
+
+    assert migration.fingerprint(text) == fingerprint(text | {"slug": "t"})
