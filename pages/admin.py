@@ -372,9 +372,10 @@ class ArticleAdmin(HistoryAdmin):
         )
         request.earlier_text = version.field_dict
         context = {"title": f"Revert {version.object_repr}", "revert": True}
-        response = self.changeform_view(
-            request, object_id, request.path, context | (extra_context or {})
-        )
+        with self.create_revision(request):
+            response = self.changeform_view(
+                request, object_id, request.path, context | (extra_context or {})
+            )
         if response.status_code == 200:
             response.template_name = self._reversion_get_template_list(
                 "revision_form.html"

@@ -175,8 +175,10 @@ def test_history_revert_puts_old_text_in_the_working_copy_unapproved(
     revert_url = f"/admin/pages/article/{live.pk}/history/{first_version.pk}/"
     form = writer_client.get(revert_url).context["adminform"].form
     assert form.initial["summary"] == "A summary of Ketamine and fibromyalgia."
+    versions_before = Version.objects.get_for_object(live).count()
     writer_client.post(revert_url, form_for(live, summary="Reverted summary."))
 
+    assert Version.objects.get_for_object(live).count() == versions_before + 1
     live.refresh_from_db()
     assert live.summary == "A summary of Ketamine and fibromyalgia."
     assert live.working_copy["summary"] == "Reverted summary."
@@ -485,3 +487,33 @@ def test_a_migrated_published_article_counts_as_approved(db):
     }
 
     assert migration.fingerprint(text) == fingerprint(text | {"slug": "t"})
+
+
+def test_publisher_schedules_from_the_change_form_and_a_past_date_is_refused(
+    publisher, approved_draft, client
+):
+    publisher_client = logged_in(publisher)
+    past = timezone.localtime() - timedelta(days=1)
+    response = press(
+        publisher_client,
+        approved_draft,
+        "schedule",
+        publish_at_0=past.strftime("%Y-%m-%d"),
+        publish_at_1="09:00:00",
+    )
+    assert "Please choose a publication date and time in the future." in response.text
+    assert past.strftime("%Y-%m-%d") in response.text
+
+    future = timezone.localtime() + timedelta(days=2)
+    press(
+        publisher_client,
+        approved_draft,
+        "schedule",
+        publish_at_0=future.strftime("%Y-%m-%d"),
+        publish_at_1="09:00:00",
+    )
+
+    approved_draft.refresh_from_db()
+    assert approved_draft.state == Article.State.SCHEDULED
+    assert timezone.localtime(approved_draft.published_at).date() == future.date()
+    assert client.get(approved_draft.get_absolute_url()).status_code == 404
