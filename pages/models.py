@@ -479,11 +479,6 @@ class Article(BodyWithContents, models.Model):
         """What the next publication would make public: the working copy, if any."""
         return self.working_copy or self.live_text()
 
-    def pending_topic_ids(self):
-        if self.working_copy:
-            return self.working_copy["topics"]
-        return sorted(self.topics.values_list("pk", flat=True))
-
     @property
     def is_approved(self):
         """Whether a clinical reviewer approved the text that would be published."""
