@@ -42,7 +42,7 @@ def editorial_groups(db):
     The groups the migration makes, with its permissions (tests that flush the
     database, such as browser tests, remove them).
     """
-    migration = importlib.import_module("pages.migrations.0005_editorial_groups")
+    migration = importlib.import_module("pages.migrations.0004_article_review_workflow")
     for name, codenames in migration.GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(
