@@ -2,10 +2,11 @@
 `make audit`: check the site as it runs in production with the industry's tools.
 
 The Nu Html Checker (vnu) checks the HTML of every public page, the consultation
-form empty and with errors, the thank-you page, the 404 page and the admin's
-article form. Lighthouse audits the home page, an article and the consultation
-form. Reports go to audit-report/; the run fails on any HTML error or on a
-Lighthouse score below the thresholds (Performance is recorded only).
+form empty and with errors, the thank-you page, the 404 page, the admin's
+two-factor pages and its article form. Lighthouse audits the home page, an
+article and the consultation form. Reports go to audit-report/; the run fails on
+any HTML error or on a Lighthouse score below the thresholds (Performance is
+recorded only).
 """
 
 import http.cookiejar
@@ -103,7 +104,7 @@ def page_states(site):
     )
 
     _, login = browser.fetch("/admin/login/")
-    browser.fetch(
+    pages["admin-two-factor-verify"] = browser.fetch(
         "/admin/login/?next=/admin/",
         {
             "csrfmiddlewaretoken": hidden_value(login, "csrfmiddlewaretoken"),
@@ -112,6 +113,16 @@ def page_states(site):
             "next": "/admin/",
         },
     )
+    _, verify = pages["admin-two-factor-verify"]
+    browser.fetch(
+        "/admin/two-factor/verify/",
+        {
+            "csrfmiddlewaretoken": hidden_value(verify, "csrfmiddlewaretoken"),
+            "code": site.staff_code(),
+            "next": "/admin/",
+        },
+    )
+    pages["admin-two-factor"] = browser.fetch("/admin/two-factor/")
     _, article_list = browser.fetch("/admin/pages/article/")
     change_url = re.search(r'href="(/admin/pages/article/\d+/change/)"', article_list)
     pages["admin-article-form"] = browser.fetch(change_url[1])

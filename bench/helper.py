@@ -29,6 +29,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bookings.availability import free_slots  # noqa: E402
+from bookings.caching import availability_changed  # noqa: E402
 from bookings.forms import issue_form_token  # noqa: E402
 from bookings.models import (  # noqa: E402
     Booking,
@@ -125,6 +126,8 @@ def bookings():
         )
         for consultation, slot in zip(consultations, chosen, strict=True)
     )
+    # bulk_create sends no signal: the booking pages must show these bookings.
+    availability_changed()
     left = len(
         free_slots(consultation_type, today, today + timedelta(days=BOOKING_DAYS - 1))
     )
@@ -148,6 +151,7 @@ def bookings():
         WeeklyHours(calendar=calendar, weekday=weekday, starts="00:00", ends="23:59")
         for weekday in range(7)
     )
+    availability_changed()
 
 
 def times(slug, count, out):

@@ -4,6 +4,7 @@ function report(summary, latency, extra)
   local fields = {
     string.format('"requests": %d', summary.requests),
     string.format('"duration_us": %d', summary.duration),
+    string.format('"bytes": %d', summary.bytes),
     string.format('"p50_us": %d', latency:percentile(50)),
     string.format('"p99_us": %d', latency:percentile(99)),
     string.format('"socket_errors": %d', errors.connect + errors.read + errors.write + errors.timeout),

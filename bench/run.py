@@ -9,8 +9,12 @@ a topic, the consultation form, valid consultation requests (bench/post.lua), th
 day-and-times page of a consultation type with 500 bookings over the next 30
 days, bookings of a time each (bench/book.lua) and, as the baseline, a static file
 as large as the article page. Then a storm: every connection booking the same 10
-free times at once, which must end with exactly 10 bookings. Then the article
-page again with 1, 2 and 4 worker processes.
+free times at once, which must end with exactly 10 bookings. Then the deployed
+rows: Debian's nginx with the repo's site file (bench/deployed.py says what is
+left out) in front of gunicorn, for home, an article, a topic and the form, with
+a copy of the article served by the same nginx with gzip_static as their
+baseline. Then the article page again with 1, 2 and 4 worker processes. Every
+GET says "Accept-Encoding: gzip, br", as browsers do.
 
 Prints a table and writes it as JSON (BENCH_OUTPUT). Exits non-zero on any error
 response, socket error, consultation request or booking that was not stored, or
@@ -36,6 +40,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import brotli
+from deployed import Nginx, ensure_nginx
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BIN = Path(sys.executable).parent
@@ -55,6 +62,7 @@ def free_port():
 
 
 PORT = int(os.environ.get("BENCH_PORT") or free_port())
+NGINX_PORT = next(port for port in iter(free_port, None) if port != PORT)
 OUTPUT = Path(
     os.environ.get("BENCH_OUTPUT", ROOT / "test-artifacts" / "bench" / "results.json")
 )
@@ -73,6 +81,8 @@ STORM_SECONDS = 3
 STORM_TOKENS = 10000
 
 ORIGIN = f"http://127.0.0.1:{PORT}"
+DEPLOYED_ORIGIN = f"http://127.0.0.1:{NGINX_PORT}"
+ACCEPT_ENCODING = "gzip, br"
 ARTICLE = "/articles/ketamine-therapy-for-fibromyalgia/"
 STATIC_COPY = "bench/article-copy.html"
 TARGETS = {
@@ -86,8 +96,14 @@ TARGETS = {
     "booking POST": f"/consultation/book/{POSTED_TYPE}/",
     "static file (baseline)": f"/static/{STATIC_COPY}",
 }
+DEPLOYED_TARGETS = {
+    name: TARGETS[name] for name in ("home", "article", "topic", "consultation form")
+} | {"static file (baseline)": TARGETS["static file (baseline)"]}
+# Pages that must keep up with the static file through nginx.
+DEPLOYED_PAGES = ("article", "home", "topic")
 TARGET_GOALS = {
-    "article vs static file": ">= 70%",
+    "article vs static file": ">= 90%",
+    "article on the wire": "<= 7 KB",
     "article p99": "< 25 ms",
     "consultation POSTs stored": ">= 200/s, none lost",
     "day-and-times page": ">= 1000 req/s",
@@ -99,6 +115,11 @@ TARGET_GOALS = {
     "article page, requests": "<= 6",
     "render-blocking scripts": "0",
 }
+DEPLOYED_GOALS = {
+    f"deployed {name} vs static file": ">= 50%" for name in DEPLOYED_PAGES
+}
+DEPLOYED_GOALS["deployed p99 (article, home, topic)"] = "< 10 ms"
+DEPLOYED_GOALS["deployed errors (article, home, topic)"] = "0"
 
 STATIC_ROOT = OUTPUT.parent / "static"
 ENV = {
@@ -107,6 +128,8 @@ ENV = {
     if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "BOOKINGS_"))
 } | {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    # Fixed, unlike the secret key: the benchmark's database outlives a run.
+    "BOOKINGS_ENCRYPTION_KEYS": "YmVuY2htYXJrLWtleS1ub3QtYS1zZWNyZXQtLS0tLS0=",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DJANGO_SITE_URL": ORIGIN,
     # Plain HTTP on loopback: no redirect to https.
@@ -121,6 +144,7 @@ ENV = {
     "BOOKINGS_MIN_FILL_SECONDS": "0",
     "BENCH_DIR": str(BENCH),
     "BENCH_HOST": f"127.0.0.1:{PORT}",
+    "BENCH_ACCEPT_ENCODING": ACCEPT_ENCODING,
 }
 
 
@@ -183,7 +207,11 @@ def prepare_site():
     say(" ", helper("bookings").strip())
     static_copy = STATIC_ROOT / STATIC_COPY
     say("  static copy of the article page:", helper("baseline", ARTICLE, static_copy))
-    return static_copy
+    # Its gzip copy, as collectstatic makes them: served by WhiteNoise, and by
+    # nginx's gzip_static.
+    compressed_copy = static_copy.with_name(static_copy.name + ".gz")
+    compressed_copy.write_bytes(gzip.compress(static_copy.read_bytes(), 9, mtime=0))
+    return static_copy, compressed_copy
 
 
 class Gunicorn:
@@ -258,7 +286,13 @@ def fetch(path, headers=None):
         return response.read(), response.headers
 
 
-def wrk(path, script="get.lua", seconds=SECONDS, extra_env=None):
+def decoded(body, headers):
+    return {"br": brotli.decompress, "gzip": gzip.decompress}.get(
+        headers["Content-Encoding"], bytes
+    )(body)
+
+
+def wrk(path, script="get.lua", seconds=SECONDS, extra_env=None, origin=ORIGIN):
     output = subprocess.run(
         [
             "wrk",
@@ -267,7 +301,7 @@ def wrk(path, script="get.lua", seconds=SECONDS, extra_env=None):
             f"--duration={seconds}s",
             "--timeout=5s",
             f"--script={BENCH / script}",
-            urljoin(ORIGIN, path),
+            urljoin(origin, path),
         ],
         env=ENV | (extra_env or {}),
         capture_output=True,
@@ -368,9 +402,9 @@ def booking_storm():
 
 def page_weight(path):
     """The page's HTML and what it loads before images, compressed as served."""
-    html, _ = fetch(path)
-    items = [{"url": path, "bytes": len(gzip.compress(html, 6))}]
-    page = html.decode()
+    body, headers = fetch(path, {"Accept-Encoding": ACCEPT_ENCODING})
+    items = [{"url": path, "bytes": len(body)}]
+    page = decoded(body, headers).decode()
     # What a browser fetches to show the page: not canonical, feed or touch-icon
     # links, which it only reads.
     urls = [
@@ -385,10 +419,10 @@ def page_weight(path):
         if not re.search(r"\b(defer|async)\b|type=\"module\"", tag)
     ]
     for url in urls:
-        body, headers = fetch(url, {"Accept-Encoding": "gzip"})
+        body, headers = fetch(url, {"Accept-Encoding": ACCEPT_ENCODING})
         items.append({"url": url, "bytes": len(body)})
         if url.endswith(".css"):
-            css = gzip.decompress(body) if headers["Content-Encoding"] else body
+            css = decoded(body, headers)
             for font in re.findall(r"url\(['\"]?([^'\")]+\.woff2?)", css.decode()):
                 font_body, _ = fetch(urljoin(url, font))
                 items.append({"url": font, "bytes": len(font_body)})
@@ -405,6 +439,7 @@ def summarise(runs):
     duration = sum(run["duration_us"] for run in runs) / 1e6
     summary = {
         "requests_per_second": round(requests / duration, 1),
+        "bytes_per_response": round(sum(run["bytes"] for run in runs) / requests),
         "p50_ms": round(sum(run["p50_us"] for run in runs) / len(runs) / 1000, 2),
         "p99_ms": round(max(run["p99_us"] for run in runs) / 1000, 2),
         "errors": sum(run["socket_errors"] + run["status_errors"] for run in runs),
@@ -449,6 +484,30 @@ def measure_targets():
     return workers, weight, {name: summarise(runs[name]) for name in TARGETS}, storm
 
 
+def measure_deployed():
+    """The deployed rows: nginx with the repo's site file in front of gunicorn."""
+    server = Gunicorn()
+    proxy = Nginx(
+        NGINX_PORT, f"127.0.0.1:{PORT}", STATIC_ROOT.parent, OUTPUT.parent / "nginx"
+    )
+    try:
+        say("Deployed: warming up")
+        for path in DEPLOYED_TARGETS.values():
+            wrk(path, seconds=2, origin=DEPLOYED_ORIGIN)
+        runs = {name: [] for name in DEPLOYED_TARGETS}
+        for round_number in range(1, ROUNDS + 1):
+            for name, path in DEPLOYED_TARGETS.items():
+                say(f"Deployed, round {round_number}/{ROUNDS}: {name}")
+                result = wrk(path, origin=DEPLOYED_ORIGIN)
+                result["worker_rss_mb"] = server.worker_rss_mb()
+                result["load_average"] = os.getloadavg()[0]
+                runs[name].append(result)
+    finally:
+        proxy.stop()
+        server.stop()
+    return {name: summarise(runs[name]) for name in DEPLOYED_TARGETS}
+
+
 def measure_scaling():
     scaling = {}
     for workers in SCALING_WORKERS:
@@ -467,13 +526,11 @@ def measure_scaling():
     return scaling
 
 
-def print_report(report):
-    results = report["results"]
+def print_table(results):
     baseline = results["static file (baseline)"]["requests_per_second"]
-    say()
     say(
         f"{'target':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'vs static':>11}{'worker MB':>11}"
+        f"{'vs static':>11}{'worker MB':>11}{'bytes/resp':>12}"
     )
     for name, result in results.items():
         rate = result.get("stored_per_second", result["requests_per_second"])
@@ -481,10 +538,24 @@ def print_report(report):
         say(
             f"{name:<24}{rate:>9.0f}{result['p50_ms']:>9.2f}{result['p99_ms']:>9.2f}"
             f"{result['errors']:>8}{ratio:>10.0%} {result['worker_rss_mb']:>10.0f}"
+            f"{result['bytes_per_response']:>12}"
         )
+
+
+def print_report(report):
+    say()
+    say("gunicorn alone (deploy/gunicorn.conf.py):")
+    print_table(report["results"])
     say(
         "(consultation and booking POST: requests or bookings stored per second, "
         "counted in the database)"
+    )
+    say()
+    say("Deployed: nginx with deploy/nginx/roswell.conf (plain HTTP) in front:")
+    print_table(report["deployed"])
+    say(
+        "(bytes/resp: on the wire, headers included, per response; "
+        f"Accept-Encoding: {ACCEPT_ENCODING})"
     )
     storm = report["storm"]
     say(
@@ -518,7 +589,20 @@ def print_report(report):
     say(report["conditions"])
 
 
-def targets(results, weight, storm):
+def deployed_targets(deployed):
+    static = deployed["static file (baseline)"]["requests_per_second"]
+    values = {}
+    for name in DEPLOYED_PAGES:
+        ratio = deployed[name]["requests_per_second"] / static
+        values[f"deployed {name} vs static file"] = (f"{ratio:.0%}", ratio >= 0.5)
+    p99 = max(deployed[name]["p99_ms"] for name in DEPLOYED_PAGES)
+    values["deployed p99 (article, home, topic)"] = (f"{p99} ms", p99 < 10)
+    errors = sum(deployed[name]["errors"] for name in DEPLOYED_PAGES)
+    values["deployed errors (article, home, topic)"] = (errors, errors == 0)
+    return values
+
+
+def targets(results, weight, storm, deployed):
     article = results["article"]
     static = results["static file (baseline)"]
     posts = results["consultation POST"]
@@ -527,7 +611,11 @@ def targets(results, weight, storm):
     ratio = article["requests_per_second"] / static["requests_per_second"]
     memory = max(result["worker_rss_mb"] for result in results.values())
     values = {
-        "article vs static file": (f"{ratio:.0%}", ratio >= 0.7),
+        "article vs static file": (f"{ratio:.0%}", ratio >= 0.9),
+        "article on the wire": (
+            f"{article['bytes_per_response'] / 1024:.1f} KB",
+            article["bytes_per_response"] <= 7 * 1024,
+        ),
         "article p99": (f"{article['p99_ms']} ms", article["p99_ms"] < 25),
         "consultation POSTs stored": (
             f"{posts['stored_per_second']:.0f}/s, {posts['lost']} lost",
@@ -560,22 +648,24 @@ def targets(results, weight, storm):
             weight["render_blocking_scripts"],
             weight["render_blocking_scripts"] == 0,
         ),
-    }
-    return {
-        name: (TARGET_GOALS[name], value, met) for name, (value, met) in values.items()
-    }
+    } | deployed_targets(deployed)
+    goals = TARGET_GOALS | DEPLOYED_GOALS
+    return {name: (goals[name], value, met) for name, (value, met) in values.items()}
 
 
 def main():
     ensure_wrk()
+    ensure_nginx()
     ensure_database()
-    static_copy = prepare_site()
+    static_copies = prepare_site()
     load_before = os.getloadavg()[0]
     try:
         workers, weight, results, storm = measure_targets()
+        deployed = measure_deployed()
         scaling = measure_scaling()
     finally:
-        static_copy.unlink(missing_ok=True)
+        for static_copy in static_copies:
+            static_copy.unlink(missing_ok=True)
     loads = [
         run["load_average"] for result in results.values() for run in result["rounds"]
     ]
@@ -589,16 +679,18 @@ def main():
             f"cache {REDIS_URL}; database {urlsplit(DATABASE_URL).path.lstrip('/')}."
         ),
         "results": results,
+        "deployed": deployed,
         "storm": storm,
         "scaling": scaling,
         "article_page": weight,
     }
-    report["targets"] = targets(results, weight, storm)
+    report["targets"] = targets(results, weight, storm, deployed)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(report, indent=2))
     print_report(report)
     say(f"JSON: {OUTPUT}")
     errors = sum(result["errors"] for result in results.values())
+    errors += sum(result["errors"] for result in deployed.values())
     errors += sum(result["errors"] for result in scaling.values())
     if errors:
         sys.exit(f"{errors} error responses or lost requests.")

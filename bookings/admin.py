@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count
@@ -21,10 +22,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from roswell_site.admin import HistoryAdmin
+from roswell_site.client_ip import client_address
 
 from .availability import days_between, free_slots, local_midnight
+from .encryption import EncryptedTextField
 from .models import (
     FREE_MAIL_DOMAINS,
+    AccessLogEntry,
     BlockedSender,
     Booking,
     ClosedDates,
@@ -137,6 +141,8 @@ class ContactAttemptInline(admin.TabularInline):
     extra = 1
     fields = ("attempted_at", "method", "result", "notes", "staff")
     readonly_fields = ("staff",)
+    # A note is a line; stored as text only because its ciphertext is longer.
+    formfield_overrides = {EncryptedTextField: {"widget": forms.TextInput}}
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
@@ -214,6 +220,37 @@ class ConsultationRequestAdmin(HistoryAdmin):
 
     def has_export_permission(self, request):
         return request.user.has_perm("bookings.export_consultationrequest")
+
+    def log_access(self, request, action, consultations=(), result_count=None):
+        AccessLogEntry.objects.record(
+            request.user, client_address(request), action, consultations, result_count
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        # What was searched for is not logged: it may be a patient's name.
+        if request.GET.get(SEARCH_VAR, "").strip() and "cl" in getattr(
+            response, "context_data", {}
+        ):
+            self.log_access(
+                request,
+                AccessLogEntry.Action.SEARCH,
+                result_count=response.context_data["cl"].result_count,
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # A page showing the request; a save redirects, and the next page is logged.
+        if response.status_code == 200:
+            consultation = response.context_data["original"]
+            self.log_access(request, AccessLogEntry.Action.VIEW, [consultation])
+        return response
+
+    def history_object(self, request, object_id):
+        consultation = super().history_object(request, object_id)
+        self.log_access(request, AccessLogEntry.Action.HISTORY, [consultation])
+        return consultation
 
     def save_formset(self, request, form, formset, change):
         for attempt in formset.save(commit=False):
@@ -309,6 +346,7 @@ class ConsultationRequestAdmin(HistoryAdmin):
         pending = pending.exclude(status=ConsultationRequest.Status.SPAM).distinct()
         for consultation in pending:
             deliver_consultation_emails.enqueue(consultation.pk)
+        self.log_access(request, AccessLogEntry.Action.RESEND, pending)
         self.message_user(
             request, f"E-mail queued again for {len(pending)} request(s)."
         )
@@ -376,18 +414,47 @@ class ConsultationRequestAdmin(HistoryAdmin):
         )
         writer = csv.writer(response)
         writer.writerow([title for title, _ in CSV_COLUMNS])
-        for consultation in queryset.select_related("treatment"):
+        consultations = list(queryset.select_related("treatment"))
+        for consultation in consultations:
             row = []
             for _, attribute in CSV_COLUMNS:
                 value = getattr(consultation, attribute)
                 row.append(spreadsheet_safe(value() if callable(value) else value))
             writer.writerow(row)
+        self.log_access(request, AccessLogEntry.Action.EXPORT, consultations)
         logger.info(
             "User %s exported %d consultation requests",
             request.user.pk,
-            queryset.count(),
+            len(consultations),
         )
         return response
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(admin.ModelAdmin):
+    """Superusers read the access log here; nobody can add, change or delete lines."""
+
+    list_display = ("at", "username", "action", "reference", "result_count", "address")
+    list_filter = ("action", "at")
+    search_fields = ("reference", "username", "address")
+    date_hierarchy = "at"
+    fields = list_display
+    actions = None
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Treatment)

@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.formats import date_format
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property, lazy
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from pages.models import Article
+from pages.models import Article, ClinicDetails
 
 from .models import (
     RISK_PATTERN,
@@ -74,13 +75,42 @@ def browser_digest(browser_key):
     return salted_hmac(FORM_TOKEN_SALT, browser_key, algorithm="sha256").hexdigest()
 
 
+def of_article_exists(article):
+    """Whether a treatment is a topic of the published article with this slug."""
+    return Exists(
+        Article.objects.published().filter(slug=article, topics__slug=OuterRef("slug"))
+    )
+
+
+def article_treatment(article):
+    """
+    The pk of the treatment a blank form chooses for the article the patient
+    came from (see PatientDetailsForm.list_treatments), or None.
+    """
+    return (
+        Treatment.objects.filter(is_active=True)
+        .filter(of_article_exists(article))
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def mark_required(fields):
     """Say "(required)" in the label of each required field people see."""
     for field in fields.values():
         if field.required and not isinstance(field.widget, forms.HiddenInput):
-            field.label = format_html(
+            # Lazily: a label may name the clinic, read only when it is shown.
+            field.label = format_html_lazy(
                 '{} <span class="required">(required)</span>', field.label
             )
+
+
+format_html_lazy = lazy(format_html, SafeString)
+
+
+def clinic_label(clinic, format_string, *args):
+    """format_html(format_string, the clinic's name, *args), made when shown."""
+    return lazy(lambda: format_html(format_string, clinic.name, *args), SafeString)()
 
 
 class PublicSubmissionForm(forms.Form):
@@ -100,8 +130,13 @@ class PublicSubmissionForm(forms.Form):
     )
     form_token = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, browser_key=None, **kwargs):
+    def __init__(self, *args, browser_key=None, clinic=None, **kwargs):
         self.browser_key = browser_key
+        # The page's record of the clinic (the header shows it too), read only
+        # when a label shows its name: a form sent and saved reads nothing.
+        self.clinic = (
+            clinic if clinic is not None else SimpleLazyObject(ClinicDetails.load)
+        )
         super().__init__(*args, **kwargs)
 
     @cached_property
@@ -235,10 +270,10 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
         # site.js shows the crisis guidance as soon as the message matches.
         self.fields["message"].widget.attrs["data-risk-pattern"] = RISK_PATTERN.pattern
         privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
-        self.fields["consent"].label = format_html(
+        self.fields["consent"].label = clinic_label(
+            self.clinic,
             "I agree that {} may contact me about this {}, as described in the "
             '<a href="{}">privacy policy</a>.',
-            "Roswell Infusions",
             self.subject,
             privacy_url,
         )
@@ -255,10 +290,9 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
         the patient came from, and choose that one.
         """
         field = self.fields["treatment"]
-        of_article = Article.objects.published().filter(
-            slug=article, topics__slug=OuterRef("slug")
+        treatments = list(
+            field.queryset.annotate(of_article=of_article_exists(article))
         )
-        treatments = list(field.queryset.annotate(of_article=Exists(of_article)))
         field.choices = [("", field.empty_label)] + [
             (field.prepare_value(treatment), field.label_from_instance(treatment))
             for treatment in treatments
@@ -407,10 +441,10 @@ class WaitlistForm(PublicSubmissionForm, forms.ModelForm):
                 min=self.today.isoformat(), max=self.last_bookable_day.isoformat()
             )
         privacy_url = reverse("pages:page", kwargs={"slug": "privacy-policy"})
-        self.fields["consent"].label = format_html(
+        self.fields["consent"].label = clinic_label(
+            self.clinic,
             "I agree that {} may e-mail me when a time frees up, as described in "
             'the <a href="{}">privacy policy</a>.',
-            "Roswell Infusions",
             privacy_url,
         )
         mark_required(self.fields)

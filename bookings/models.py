@@ -21,6 +21,8 @@ from django.utils.crypto import salted_hmac
 from phonenumber_field.modelfields import PhoneNumberField
 from reversion.models import Revision, Version
 
+from .encryption import EncryptedTextField
+
 # Crockford's base32 without I, L, O and U: nothing to misread over the phone.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -256,7 +258,7 @@ class ConsultationRequest(models.Model):
     preferred_time = models.CharField(
         "preferred time of day", max_length=10, choices=TimeOfDay, default=TimeOfDay.ANY
     )
-    message = models.TextField(blank=True, max_length=1000)
+    message = EncryptedTextField(blank=True, max_length=1000)
     heard_about = models.CharField(
         "how they heard about us", max_length=10, choices=HeardAbout, blank=True
     )
@@ -285,7 +287,7 @@ class ConsultationRequest(models.Model):
         related_name="assigned_consultation_requests",
         limit_choices_to={"is_staff": True},
     )
-    internal_notes = models.TextField(
+    internal_notes = EncryptedTextField(
         blank=True, help_text="Only staff see these notes."
     )
 
@@ -437,7 +439,7 @@ class ContactAttempt(models.Model):
         "how", max_length=10, choices=ConsultationRequest.ContactMethod
     )
     result = models.CharField(max_length=15, choices=Result)
-    notes = models.CharField(max_length=300, blank=True)
+    notes = EncryptedTextField(max_length=300, blank=True)
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -1228,39 +1230,46 @@ class Booking(models.Model):
         Queue these e-mails about the booking's current state, and a reminder
         unless it would be due already.
         """
-        for kind in kinds:
-            BookingMessage.objects.queue(self, kind)
+        messages = [BookingMessage(booking=self, kind=kind) for kind in kinds]
         reminder_due = self.starts_at - timedelta(
             hours=settings.BOOKINGS_REMINDER_HOURS
         )
         if self.is_confirmed and reminder_due > now:
-            BookingMessage.objects.queue(
-                self, BookingMessage.Kind.REMINDER, due_at=reminder_due
+            messages.append(
+                BookingMessage(
+                    booking=self,
+                    kind=BookingMessage.Kind.REMINDER,
+                    due_at=reminder_due,
+                )
             )
+        BookingMessage.objects.queue(messages)
 
 
 class BookingMessageQuerySet(models.QuerySet):
-    def queue(self, booking, kind, due_at=None, **fields):
+    def queue(self, messages):
         """
-        Record an e-mail to send about the booking, and queue its delivery;
-        `fields` for a waitlist offer: its waitlist_entry and offered_time.
+        Record these new e-mails about a booking's current state in one query,
+        and queue their delivery: at once, or when due for one due later (a
+        reminder).
         """
-        from .tasks import deliver_booking_message  # tasks import this module
+        # tasks import this module
+        from .tasks import deliver_booking_message, deliver_booking_messages
 
-        message = self.create(
-            booking=booking,
-            kind=kind,
-            sequence=booking.sequence,
-            due_at=due_at or timezone.now(),
-            **fields,
-        )
-        if due_at is None:
-            deliver_booking_message.enqueue(message.pk)
+        now = timezone.now()
+        for message in messages:
+            message.sequence = message.booking.sequence
+        self.bulk_create(messages)
+        if due_now := [message.pk for message in messages if message.due_at <= now]:
+            deliver_booking_messages.enqueue(due_now)
         # Without a queue that can wait (`make run`), a reminder is never sent
         # rather than sent at booking time.
-        elif default_task_backend.supports_defer:
-            deliver_booking_message.using(run_after=due_at).enqueue(message.pk)
-        return message
+        if default_task_backend.supports_defer:
+            for message in messages:
+                if message.due_at > now:
+                    deliver_booking_message.using(run_after=message.due_at).enqueue(
+                        message.pk
+                    )
+        return messages
 
     def up_to_date(self):
         """Messages about the booking as it is now: it has not changed since."""
@@ -1479,13 +1488,17 @@ class WaitlistEntryQuerySet(models.QuerySet):
         self.filter(pk__in=[entry.pk for entry in entries]).update(
             offered_at=now, offered_for=starts_at
         )
-        for entry in entries:
-            BookingMessage.objects.queue(
-                booking,
-                BookingMessage.Kind.WAITLIST_OFFER,
-                waitlist_entry=entry,
-                offered_time=starts_at,
-            )
+        BookingMessage.objects.queue(
+            [
+                BookingMessage(
+                    booking=booking,
+                    kind=BookingMessage.Kind.WAITLIST_OFFER,
+                    waitlist_entry=entry,
+                    offered_time=starts_at,
+                )
+                for entry in entries
+            ]
+        )
         return entries
 
 
@@ -1544,3 +1557,87 @@ class WaitlistEntry(models.Model):
         entry's id only. It lasts as long as the entry.
         """
         return signing.Signer(salt=WAITLIST_LEAVE_SALT).sign_object(self.pk)
+
+
+class AccessLogEntryQuerySet(models.QuerySet):
+    def record(self, user, address, action, consultations=(), result_count=None):
+        """
+        Log that this user, from this client address, did this to these
+        requests: one line per request, or one line naming none (a search).
+        """
+        references = [consultation.reference for consultation in consultations]
+        return self.bulk_create(
+            self.model(
+                user=user,
+                username=user.get_username(),
+                address=address[:45],
+                action=action,
+                reference=reference,
+                result_count=result_count,
+            )
+            for reference in references or [""]
+        )
+
+    def older_than(self, days):
+        return self.filter(at__lt=timezone.now() - timedelta(days=days))
+
+
+class AccessLogEntry(models.Model):
+    """
+    Someone opened, exported, searched or re-sent consultation requests in the
+    admin. Superusers read the log; nobody changes it, and only the daily purge
+    removes lines, once older than BOOKINGS_ACCESS_LOG_DAYS.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Opened the request"
+        HISTORY = "history", "Opened the request's history"
+        EXPORT = "export", "Exported the request as CSV"
+        SEARCH = "search", "Searched the requests"
+        RESEND = "resend", "Sent the request's e-mail again"
+
+    at = models.DateTimeField("when", default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(
+        max_length=150, help_text="The login's name, kept if the login is deleted."
+    )
+    address = models.CharField(
+        "client address",
+        max_length=45,
+        blank=True,
+        help_text="Where the request came from, as the login throttling sees it.",
+    )
+    action = models.CharField(max_length=10, choices=Action)
+    reference = models.CharField(
+        "request",
+        max_length=12,
+        blank=True,
+        db_index=True,
+        help_text="The request's reference, never the patient's name: the line "
+        "outlives the request. Empty for a search.",
+    )
+    result_count = models.PositiveIntegerField(
+        "requests found",
+        null=True,
+        blank=True,
+        help_text="For a search: how many requests it found. The words searched "
+        "for are not kept: they may be a patient's name.",
+    )
+
+    objects = AccessLogEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        # Superusers read it; nobody may be given the right to change it.
+        default_permissions = ()
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log"
+
+    def __str__(self):
+        return f"{self.username}: {self.get_action_display()} {self.reference}".strip()

@@ -2,6 +2,7 @@
 
 from datetime import time
 
+from .caching import availability_changed
 from .models import ConsultationType, StaffCalendar, WeeklyHours
 
 CONSULTATION_TYPES = [
@@ -53,4 +54,6 @@ def load_booking_setup(report):
             WeeklyHours(calendar=calendar, weekday=day, starts=OPENS, ends=CLOSES)
             for day in WEEKDAYS
         )
+        # bulk_create sends no signal.
+        availability_changed()
     report(StaffCalendar, calendar.name, created)

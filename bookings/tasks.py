@@ -77,6 +77,24 @@ def deliver_booking_message(message_id):
         schedule_retry(deliver_booking_message, message.pk, message.attempts)
 
 
+@task
+def deliver_booking_messages(message_ids):
+    """
+    Send these e-mails about a booking, queued together by one change (e.g. the
+    patient's confirmation and the staff notice), each as deliver_booking_message
+    does, which retries each failed one on its own. An error in one leaves the
+    others to be sent all the same.
+    """
+    errors = []
+    for message_id in message_ids:
+        try:
+            deliver_booking_message.call(message_id)
+        except Exception as error:  # raised again below, once the others are sent
+            errors.append(error)
+    if errors:
+        raise errors[0]
+
+
 def schedule_retry(delivery_task, object_id, attempts):
     """Run the task again after the delay for the number of failed attempts."""
     delays = settings.BOOKINGS_NOTIFY_RETRY_DELAYS

@@ -9,24 +9,29 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpResponse, HttpResponseRedirect
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
+from pages.models import ClinicDetails
 from roswell_site.client_ip import client_address
 
-from .availability import days_between, free_slots, nearest_free_slots
+from .availability import days_between, free_slots, local_midnight, nearest_free_slots
+from .caching import CachedPage, Placeholders
 from .calendar_files import calendar_feed
 from .forms import (
     FORM_TOKEN_MAX_AGE,
     BookingForm,
     ConsultationRequestForm,
     WaitlistForm,
+    article_treatment,
     issue_form_token,
 )
 from .models import (
@@ -110,12 +115,79 @@ def article_slug(request):
 
 def with_article(url, request, **params):
     """The URL with these query parameters and the article the patient came from."""
-    if slug := article_slug(request):
+    # A page rendered for the booking pages' cache links to a placeholder.
+    if slug := getattr(request, "article_placeholder", "") or article_slug(request):
         params["article"] = slug
     return f"{url}?{urlencode(params)}" if params else url
 
 
-class PatientFormMixin:
+class CachedPageMixin:
+    """
+    GET from the booking pages' cache (bookings/caching.py): the page rendered
+    once with placeholders, and this visitor's own tokens put in. Views define
+    page_key() (what the page depends on besides the free times, read from the
+    query parameters in page_query only) and visitor_form_token(), and set
+    valid_until when the page holds only until then. A GET with any other query
+    parameter (e.g. ?page=, which the canonical link keeps) is rendered live.
+    """
+
+    page_query = frozenset({"article"})
+    placeholders = None
+    valid_until = None
+
+    def get(self, request, *args, **kwargs):
+        if not self.page_query.issuperset(request.GET):
+            return super().get(request, *args, **kwargs)
+        has_article = bool(article_slug(request))
+        page = CachedPage(type(self).__name__, has_article, *self.page_key())
+        if kept := page.get():
+            content, self.placeholders = kept
+            response = HttpResponse(content)
+            self.add_visitor_cookies(response)
+        else:
+            self.placeholders = Placeholders()
+            if has_article:
+                request.article_placeholder = self.placeholders.article
+            response = super().get(request, *args, **kwargs).render()
+            content = response.content.decode()
+            # A CSP nonce in the page only matches this response's header.
+            if response.status_code == 200 and not get_nonce(request):
+                page.keep(content, self.placeholders, self.valid_until)
+        response.content = self.placeholders.fill(
+            content,
+            csrf_token=get_token(request),
+            form_token=self.visitor_form_token(),
+            article=article_slug(request),
+        )
+        return response
+
+    def page_key(self):
+        return ()
+
+    def add_visitor_cookies(self, response):
+        """Cookies the view sets with the page (none here)."""
+
+    def get_context_data(self, **kwargs):
+        if self.placeholders:
+            kwargs["csrf_token"] = self.placeholders.csrf_token
+        return super().get_context_data(**kwargs)
+
+
+class ClinicFormMixin:
+    """One record of the clinic's details for the form and the page around it."""
+
+    @cached_property
+    def clinic(self):
+        return SimpleLazyObject(ClinicDetails.load)
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"clinic": self.clinic}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(clinic=self.clinic, **kwargs)
+
+
+class PatientFormMixin(ClinicFormMixin):
     """
     A form of the patient's details (see PatientDetailsForm): a fresh one-time
     token bound to this browser, the treatment of the article they came from,
@@ -129,9 +201,15 @@ class PatientFormMixin:
         return key if BROWSER_KEY.fullmatch(key) else secrets.token_urlsafe(24)
 
     def get_initial(self):
+        placeholders = getattr(self, "placeholders", None)
         return super().get_initial() | {
-            "form_token": issue_form_token(self.browser_key)
+            "form_token": placeholders.form_token
+            if placeholders
+            else issue_form_token(self.browser_key)
         }
+
+    def visitor_form_token(self):
+        return issue_form_token(self.browser_key)
 
     def get_form_kwargs(self):
         return super().get_form_kwargs() | {
@@ -141,6 +219,10 @@ class PatientFormMixin:
 
     def render_to_response(self, context, **response_kwargs):
         response = super().render_to_response(context, **response_kwargs)
+        self.add_visitor_cookies(response)
+        return response
+
+    def add_visitor_cookies(self, response):
         response.set_cookie(
             BROWSER_COOKIE,
             self.browser_key,
@@ -150,7 +232,6 @@ class PatientFormMixin:
             httponly=True,
             samesite="Lax",
         )
-        return response
 
     def form_valid(self, form):
         if over_rate_limit(self.request):
@@ -186,10 +267,15 @@ class PatientFormMixin:
 # Each form carries its own one-time token, and the thanks page a patient's
 # reference: neither may be kept by a browser or proxy cache.
 @method_decorator(never_cache, name="dispatch")
-class ConsultationRequestView(PatientFormMixin, FormView):
+class ConsultationRequestView(PatientFormMixin, CachedPageMixin, FormView):
     template_name = "bookings/request_form.html"
     form_class = ConsultationRequestForm
     http_method_names = ["get", "head", "options", "post"]
+
+    def page_key(self):
+        # The treatment chosen for the article the patient came from.
+        article = article_slug(self.request)
+        return (article_treatment(article) if article else None,)
 
     def get_initial(self):
         return super().get_initial() | {
@@ -241,10 +327,10 @@ class DayChoice(NamedTuple):
     url: str
 
 
-def free_slots_by_day(consultation_type, first_day, last_day):
+def free_slots_by_day(consultation_type, first_day, last_day, now=None):
     """The free slots of the type in the range, by local day."""
     zone = timezone.get_default_timezone()
-    slots = free_slots(consultation_type, first_day, last_day)
+    slots = free_slots(consultation_type, first_day, last_day, now)
     return {
         day: list(day_slots)
         for day, day_slots in groupby(
@@ -312,17 +398,46 @@ class ConsultationTypeListView(OfferedTypesMixin, ListView):
 # The free times change with every booking: the back button must not show a
 # time as free from the browser's cache.
 @method_decorator(never_cache, name="dispatch")
-class BookingDaysView(OfferedTypesMixin, DetailView):
+class BookingDaysView(CachedPageMixin, OfferedTypesMixin, DetailView):
     """The coming days of a type, and the free times of the chosen day."""
 
     template_name = "bookings/book_days.html"
     context_object_name = "consultation_type"
+    page_query = frozenset({"article", "day"})
+
+    def page_key(self):
+        return (self.kwargs["slug"], self.asked_day())
+
+    def asked_day(self):
+        """
+        The ?day= asked for if it could be shown (within a year), else "": any
+        other shows the first free day, the same page as none. So a visitor
+        cannot make the cache keep more than a year of pages per type.
+        """
+        asked = self.request.GET.get("day", "")
+        try:
+            day = date.fromisoformat(asked)
+        except ValueError:
+            return ""
+        today = timezone.localdate()
+        # chosen_day() matches the written form only (not 20270112, say).
+        if day.isoformat() != asked or not today <= day <= today + timedelta(days=366):
+            return ""
+        return asked
+
+    def visitor_form_token(self):
+        # The waitlist form's token is bound to no browser (see WaitlistForm).
+        return issue_form_token()
 
     def get_context_data(self, **kwargs):
         consultation_type = self.object
-        today = timezone.localdate()
+        now = timezone.now()
+        today = local_day(now)
         last_day = today + timedelta(days=consultation_type.horizon_days)
-        slots_by_day = free_slots_by_day(consultation_type, today, last_day)
+        slots_by_day = free_slots_by_day(consultation_type, today, last_day, now)
+        self.valid_until = self.free_times_hold_until(
+            consultation_type, slots_by_day, today
+        )
         days_url = reverse("bookings:book_days", args=[consultation_type.slug])
         days = [
             DayChoice(
@@ -348,7 +463,21 @@ class BookingDaysView(OfferedTypesMixin, DetailView):
             "zone_label": zone_label(chosen.day if chosen else today),
             "clinic_zone": timezone.get_default_timezone().key,
             "request_url": with_article(reverse("bookings:request"), self.request),
+            "waitlist_form_token": self.placeholders and self.placeholders.form_token,
         }
+
+    def free_times_hold_until(self, consultation_type, slots_by_day, today):
+        """
+        When the free times shown change by themselves (as a timestamp): when
+        the first comes inside the minimum notice, or at midnight.
+        """
+        zone = timezone.get_default_timezone()
+        midnight = local_midnight(today + timedelta(days=1), zone).timestamp()
+        if not slots_by_day:
+            return midnight
+        first = min(slots_by_day)
+        notice = timedelta(hours=consultation_type.notice_hours)
+        return min(midnight, (slots_by_day[first][0].starts_at - notice).timestamp())
 
     def chosen_day(self, days):
         """The day asked for (?day=YYYY-MM-DD) if shown, else the first free one."""
@@ -488,7 +617,7 @@ class OfferedTypeMixin:
 
 # The form carries a one-time token: no cache may keep it.
 @method_decorator(never_cache, name="dispatch")
-class WaitlistView(OfferedTypeMixin, FormView):
+class WaitlistView(ClinicFormMixin, OfferedTypeMixin, FormView):
     """
     Join the waitlist of a type. The type's days page shows this form too
     ({% waitlist_form %}); this page shows it alone, and with its errors.

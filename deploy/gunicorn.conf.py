@@ -8,6 +8,9 @@ serves a small server and a large one.
 import gc
 import multiprocessing
 import os
+import subprocess
+import uuid
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
@@ -42,6 +45,28 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 # Behind nginx on the same machine: trust its X-Forwarded-* headers only.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def deployed_commit():
+    """The checkout's git commit, or "" where the code is not a git checkout."""
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from the PATH
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # no git on the server
+        return ""
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+# Public pages are cached per release (roswell_site/settings.py, RELEASE): set
+# before the app is loaded, so each deploy starts with pages its own code renders.
+# Where the code is no git checkout and the platform names no release, each start
+# of gunicorn is one: a cache of its own, never pages of other code.
+os.environ.setdefault("DJANGO_RELEASE", deployed_commit() or uuid.uuid4().hex)
 
 
 def pre_fork(server, worker):

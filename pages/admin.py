@@ -1,19 +1,39 @@
+import copy
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminFileWidget, AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Case, When
 from django.db.models.fields.files import FieldFile
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from reversion.models import Version
 
 from roswell_site.admin import HistoryAdmin
 
-from .models import CONTENT_FIELDS, Article, ClinicDetails, Page, StaffProfile, Topic
+from . import publish_checks, seo
+from .forms import DeletedArticleAddressForm
+from .models import (
+    CONTENT_FIELDS,
+    META_DESCRIPTION_LENGTH,
+    Article,
+    ClinicDetails,
+    Page,
+    Redirect,
+    StaffProfile,
+    Topic,
+)
+
+# Search engines show about this many characters of a page's title.
+SEARCH_RESULT_TITLE_LENGTH = 60
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -65,6 +85,13 @@ def state_label(article, detailed=False):
     if detailed and article.review_state == Article.Review.CHANGES_REQUESTED:
         label += f". The reviewer asks: “{article.review_comment}”"
     return label
+
+
+class ArticleMedia:
+    css = {"all": ["css/admin.css"]}
+    # The editor's label, then the checks panel, counters, previews and the
+    # question before leaving with unsaved changes.
+    js = [*EditorMedia.js, "js/admin-article.js"]
 
 
 class ReviewDueFilter(admin.SimpleListFilter):
@@ -220,10 +247,15 @@ class ArticleAdminForm(forms.ModelForm):
                 )
         return cleaned_data
 
+    def typed_topics(self):
+        """The topics ticked on the form, or None when the form has no topics."""
+        if "topics" not in self.fields:
+            return None
+        return list(getattr(self, "cleaned_data", {}).get("topics") or [])
+
 
 @admin.register(Article)
 class ArticleAdmin(HistoryAdmin):
-    form = ArticleAdminForm
     list_display = (
         "title",
         "state_column",
@@ -234,13 +266,14 @@ class ArticleAdmin(HistoryAdmin):
     list_filter = (StateFilter, WaitingForMyReviewFilter, "topics", ReviewDueFilter)
     search_fields = ("title", "summary", "body")
     prepopulated_fields = {"slug": ("title",)}
+    form = ArticleAdminForm
     # Tick boxes rather than Django's two-list selector, which is harder to use
     # with a screen reader; there are only a few topics.
     formfield_overrides = {
         models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
         models.ImageField: {"widget": LabelledFileWidget},
     }
-    Media = EditorMedia
+    Media = ArticleMedia
     date_hierarchy = "published_at"
     readonly_fields = (
         "state_description",
@@ -256,6 +289,7 @@ class ArticleAdmin(HistoryAdmin):
         "approve_selected",
         "publish_selected",
         "unpublish_selected",
+        "delete_selected",
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -448,6 +482,128 @@ class ArticleAdmin(HistoryAdmin):
             "unpublished",
         )
 
+    def delete_view(self, request, object_id, extra_context=None):
+        """Deleting a published article asks where its address should go."""
+        article = self.get_object(request, unquote(object_id))
+        if article is None or not article.is_public:
+            return super().delete_view(request, object_id, extra_context)
+        confirmed = request.method == "POST"
+        form = DeletedArticleAddressForm(
+            request.POST if confirmed else None, deleted=[article]
+        )
+        if confirmed and form.is_valid():
+            request.deleted_article_address = form
+        elif confirmed:
+            # Django deletes on any POST: show the confirmation again instead,
+            # with what was chosen and why it is not enough.
+            request.POST = QueryDict()
+        return super().delete_view(
+            request, object_id, (extra_context or {}) | {"address_form": form}
+        )
+
+    @admin.action(permissions=["delete"], description="Delete selected articles")
+    def delete_selected(self, request, queryset):
+        """Django's own action, asking first where published articles should go."""
+        if not any(article.is_public for article in queryset):
+            return django_delete_selected(self, request, queryset)
+        confirmed = "post" in request.POST
+        form = DeletedArticleAddressForm(
+            request.POST if confirmed else None, deleted=queryset
+        )
+        if confirmed and form.is_valid():
+            request.deleted_article_address = form
+        elif confirmed:
+            request.POST = request.POST.copy()
+            del request.POST["post"]
+        response = django_delete_selected(self, request, queryset)
+        if response is not None:
+            response.context_data["address_form"] = form
+        return response
+
+    def delete_model(self, request, obj):
+        self.forward_addresses(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self.forward_addresses(request, queryset)
+        super().delete_queryset(request, queryset)
+
+    def forward_addresses(self, request, articles):
+        form = getattr(request, "deleted_article_address", None)
+        if form is None:
+            return
+        target, target_path = form.target()
+        for article in articles:
+            if article.is_public:
+                Redirect.objects.retire(article, target, target_path)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        form = context["adminform"].form
+        article = self.article_as_shown(form, obj)
+        context |= {
+            "publish_findings": self.publish_findings(form, article),
+            "preview": self.preview(article),
+        }
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    @staticmethod
+    def article_as_shown(form, article):
+        """
+        The article as the form shows it, as publishing would make it public:
+        as typed (a form sent back with errors), else as saved with its working
+        copy applied; None for a new article not yet sent.
+        """
+        if form.is_bound:
+            typed = copy.copy(form.instance)
+            # The typed text, not a stored working copy, is what would go public.
+            typed.working_copy = None
+            return typed
+        return article.to_be_published() if article is not None else None
+
+    def publish_findings(self, form, article):
+        """
+        What the checks find in the article as shown, as errors and warnings,
+        each with the label and id of the field it points at; None for a new
+        article not yet sent.
+        """
+        if article is None:
+            return None
+        topics = form.typed_topics() if form.is_bound else None
+        found = publish_checks.findings(article, topics)
+        items = [
+            {
+                "finding": finding,
+                "label": form.fields[finding.field].label,
+                # Tick boxes have no one input to label: their group's id.
+                "field_id": form[finding.field].id_for_label
+                or form[finding.field].auto_id,
+            }
+            if finding.field in form.fields
+            else {"finding": finding}
+            for finding in found
+        ]
+        return {
+            "errors": [item for item in items if item["finding"].is_error],
+            "warnings": [item for item in items if not item["finding"].is_error],
+        }
+
+    @staticmethod
+    def preview(instance):
+        """What the search-result and link-card previews start with."""
+        preview = instance.hero_preview if instance else None
+        return {
+            "title": instance.title if instance else "",
+            "summary": instance.summary if instance else "",
+            "slug": instance.slug if instance else "",
+            "site_url": seo.absolute_url("/"),
+            "domain": seo.site_domain(),
+            "path": reverse("pages:article_list"),
+            "image": preview["url"] if preview else static(seo.DEFAULT_SHARE_IMAGE),
+            "clinic_name": ClinicDetails.load().name,
+            "title_length": SEARCH_RESULT_TITLE_LENGTH,
+            "summary_length": META_DESCRIPTION_LENGTH,
+        }
+
 
 @admin.register(Page)
 class PageAdmin(HistoryAdmin):
@@ -550,3 +706,35 @@ class StaffProfileAdmin(admin.ModelAdmin):
         if profile:
             return redirect("admin:pages_staffprofile_change", profile.pk)
         return redirect("admin:pages_staffprofile_add")
+
+
+@admin.register(Redirect)
+class RedirectAdmin(HistoryAdmin):
+    list_display = ("old_path", "goes_to", "answer", "hits", "last_hit")
+    list_filter = ("answer",)
+    list_select_related = ("article", "page", "topic")
+    search_fields = (
+        "old_path",
+        "target_path",
+        "article__title",
+        "page__title",
+        "topic__name",
+    )
+    readonly_fields = ("hits", "last_hit", "created_at")
+    fieldsets = (
+        (None, {"fields": ("old_path", "answer")}),
+        (
+            "Where visitors go",
+            {
+                "description": "Choose one: an article, a page, a topic or another "
+                "address. Leave all empty for “Removed”. An address changed on an "
+                "article, page or topic is redirected without anything to do here.",
+                "fields": ("article", "page", "topic", "target_path"),
+            },
+        ),
+        ("Visits", {"fields": ("hits", "last_hit", "created_at")}),
+    )
+
+    @admin.display(description="goes to")
+    def goes_to(self, redirect):
+        return "(removed)" if redirect.is_gone else redirect.url

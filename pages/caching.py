@@ -10,6 +10,10 @@ What is cached, and for whom
   it again without running the view. Such responses also tell browsers and reverse
   proxies they may keep them briefly (Cache-Control public, max-age,
   stale-while-revalidate), carry an ETag, and set no cookie and no "Vary: Cookie".
+- A page is compressed once, when it is rendered: it is kept as Brotli, gzip and
+  uncompressed, and each visitor gets the smallest their browser accepts, with
+  "Content-Encoding" and "Vary: Accept-Encoding", and an ETag of its own (a 304
+  works in every encoding). A cached page thus costs no compression anywhere.
 - A page is kept under its path, plus its page number for ?page=N. With any other
   query string it is rendered live and marked "never cache": the pagination links
   keep every parameter, so it is another page, and no visitor can make the cache
@@ -36,23 +40,21 @@ What makes pages fresh
 - When a scheduled article's publication time has passed, the next request starts
   a new version: the article appears without anyone touching anything. Browsers
   and proxies are never told to keep a page beyond that time either.
-- Pages are stored per release (templates, code, requirements and static files),
-  so a deploy never serves pages rendered by the code it replaced.
+- Pages are stored per release (settings.RELEASE, the deployed commit), so a
+  deploy never serves pages rendered by the code it replaced.
 
 When the cache is unavailable, pages are rendered live for everyone.
 """
 
+import gzip
 import hashlib
-import importlib
 import logging
 import math
 import re
 import time
 import uuid
-from functools import cache as once
-from pathlib import Path
 
-from django.apps import apps
+import brotli
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
@@ -63,13 +65,19 @@ from django.middleware.csp import get_nonce
 from django.utils.cache import (
     add_never_cache_headers,
     patch_cache_control,
-    set_response_etag,
+    quote_etag,
 )
 
 STATE_KEY = "pages:content-state"
 # The only query string a public page reads: a page of a paginated list.
 PAGE_QUERY = re.compile(r"page=[1-9][0-9]{0,5}")
-SOURCE_SUFFIXES = {".py", ".html", ".txt"}
+# The encodings pages are kept in besides identity, smallest first, found in
+# Accept-Encoding as Django's GZipMiddleware finds gzip (q-values not weighed:
+# browsers never refuse these two).
+ENCODINGS = {
+    "br": re.compile(r"\bbr\b", re.IGNORECASE),
+    "gzip": re.compile(r"\bgzip\b", re.IGNORECASE),
+}
 
 logger = logging.getLogger(__name__)
 
@@ -168,32 +176,6 @@ class NotedContentState:
         cls.read_at = -math.inf
 
 
-@once
-def release():
-    """A fingerprint of what renders pages here, so a deploy starts a new cache."""
-    base = Path(settings.BASE_DIR)
-    folders = [Path(folder) for folder in settings.TEMPLATES[0]["DIRS"]]
-    folders += [Path(app.path) for app in apps.get_app_configs()]
-    folders.append(Path(importlib.import_module(settings.ROOT_URLCONF).__file__).parent)
-    # The project's own folders; installed packages are in requirements.txt.
-    sources = {
-        str(path.relative_to(base)): path
-        for folder in folders
-        if folder.parent == base
-        for path in folder.rglob("*")
-        if path.suffix in SOURCE_SUFFIXES
-    }
-    sources["requirements.txt"] = base / "requirements.txt"
-    # Wherever STATIC_ROOT is, its manifest names every static file's version.
-    sources["staticfiles.json"] = Path(settings.STATIC_ROOT) / "staticfiles.json"
-    digest = hashlib.sha256()
-    for name, path in sorted(sources.items()):
-        if path.is_file():
-            digest.update(name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def add_sharing_headers(response, state):
     """Let browsers and proxies keep the page briefly, never past a publication."""
     max_age = settings.PAGES_HTTP_MAX_AGE
@@ -206,6 +188,36 @@ def add_sharing_headers(response, state):
         max_age=max_age,
         stale_while_revalidate=settings.PAGES_HTTP_STALE_WHILE_REVALIDATE,
     )
+
+
+def accepted_encoding(request):
+    """The smallest encoding of a page that the client accepts, or "identity"."""
+    accept_encoding = request.headers.get("Accept-Encoding", "")
+    return next(
+        (name for name, named in ENCODINGS.items() if named.search(accept_encoding)),
+        "identity",
+    )
+
+
+def encoded(content):
+    """The page's bytes in each encoding it is kept in, as small as they get."""
+    return {
+        "br": brotli.compress(content, mode=brotli.MODE_TEXT, quality=11),
+        # mtime=0: the same page always gives the same bytes, and so the same ETag.
+        "gzip": gzip.compress(content, compresslevel=9, mtime=0),
+        "identity": content,
+    }
+
+
+def variant_headers(headers, encoding, content):
+    headers = headers | {
+        "Content-Length": str(len(content)),
+        "ETag": quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest()),
+        "Vary": "Accept-Encoding",
+    }
+    if encoding != "identity":
+        headers["Content-Encoding"] = encoding
+    return headers
 
 
 def page_address(request):
@@ -224,10 +236,14 @@ class PageLookup:
     def __init__(self, request, address):
         self.request = request
         digest = hashlib.sha256(address.encode()).hexdigest()
-        self.key = f"pages:page:{release()}:{digest}"
+        self.page_key = f"pages:page:{settings.RELEASE}:{digest}"
+        self.key = self.variant_key(accepted_encoding(request))
         self.is_get = request.method == "GET"
         self.state = NotedContentState.get()
         self.entry = self.current_entry()
+
+    def variant_key(self, encoding):
+        return f"{self.page_key}:{encoding}"
 
     def current_entry(self):
         """The page of the current version: this process's copy, else the shared one."""
@@ -276,20 +292,31 @@ class PageLookup:
         if get_nonce(self.request):
             return
         if self.is_get:
-            set_response_etag(response)
-            entry = {
-                "version": self.state["version"],
-                "headers": dict(response.items()),
-                "content": response.content,
-            }
-            caches["pages"].set(self.key, entry, settings.PAGES_CACHE_TIMEOUT)
-            try:
-                from_cache(
-                    shared_cache().set, self.key, entry, settings.PAGES_CACHE_TIMEOUT
-                )
-            except CacheUnavailable:  # the page is rendered: send it all the same
-                logger.warning("The cache is unavailable: this page is not kept")
+            self.store(response)
         add_sharing_headers(response, self.state)
+
+    def store(self, response):
+        """Keep the page in every encoding, and answer with the client's."""
+        headers = dict(response.items())
+        headers.pop("Content-Length", None)
+        entries = {
+            self.variant_key(encoding): {
+                "version": self.state["version"],
+                "headers": variant_headers(headers, encoding, content),
+                "content": content,
+            }
+            for encoding, content in encoded(response.content).items()
+        }
+        timeout = settings.PAGES_CACHE_TIMEOUT
+        caches["pages"].set_many(entries, timeout)
+        try:
+            from_cache(shared_cache().set_many, entries, timeout)
+        except CacheUnavailable:  # the page is rendered: send it all the same
+            logger.warning("The cache is unavailable: this page is not kept")
+        entry = entries[self.key]
+        response.content = entry["content"]
+        for name, value in entry["headers"].items():
+            response[name] = value
 
 
 class PublicPageCacheMiddleware:

@@ -6,17 +6,10 @@ from .seo import absolute_url, canonical_path
 
 def site_chrome(request):
     """The clinic's details and the menu, loaded only by templates that use them."""
-    clinic = SimpleLazyObject(ClinicDetails.load)
     return {
-        "clinic": clinic,
+        "clinic": SimpleLazyObject(ClinicDetails.load),
         "navigation_pages": SimpleLazyObject(
             lambda: list(Page.objects.in_navigation())
         ),
         "canonical_url": absolute_url(canonical_path(request)),
-        "site_description": SimpleLazyObject(
-            lambda: (
-                "Ketamine infusion therapy for chronic pain, fibromyalgia and mood "
-                f"disorders at {clinic.name}."
-            )
-        ),
     }

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models
+from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageOps
 
 # Only these readers are ever tried: Pillow's others include EPS and PDF, whose
@@ -112,7 +113,20 @@ class HeroImageField(models.ImageField):
     """
 
     def formfield(self, **kwargs):
-        return super().formfield(**{"form_class": HeroImageFormField, **kwargs})
+        # The limits come from the settings when the form is made, so the help
+        # text says what the validation enforces.
+        limits = (
+            f"JPEG, PNG or WebP, at most "
+            f"{filesizeformat(settings.HERO_IMAGE_MAX_BYTES)} and "
+            f"{settings.HERO_IMAGE_MAX_PIXELS / 1_000_000:g} megapixels."
+        )
+        return super().formfield(
+            **{
+                "form_class": HeroImageFormField,
+                "help_text": f"{self.help_text} {limits}".strip(),
+                **kwargs,
+            }
+        )
 
     def pre_save(self, model_instance, add):
         picture = getattr(model_instance, self.attname)

@@ -6,19 +6,19 @@ import json
 import re
 from datetime import date, timedelta
 from pathlib import PurePosixPath
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
 from django.db import connections, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import strip_tags
@@ -148,7 +148,53 @@ class BodyWithContents:
         return self._anchored_body[1]
 
 
-class Topic(models.Model):
+class LeavesRedirectOnMove:
+    """
+    A record with a public address made from its slug. Saving it with another
+    slug while it is public leaves a permanent redirect at the old address, so
+    that links shared and indexed keep working.
+    """
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            old_address = self.stored_live_address(kwargs.get("update_fields"))
+            super().save(*args, **kwargs)
+            self.redirect_from(old_address)
+
+    @classmethod
+    def live(cls):
+        """The records that visitors can see at their address."""
+        return cls._default_manager.all()
+
+    def address_with_slug(self, slug):
+        return type(self)(slug=slug).get_absolute_url()
+
+    def stored_live_address(self, update_fields):
+        """The public address this record has in the database, if any."""
+        if self.pk is None or (
+            update_fields is not None and "slug" not in update_fields
+        ):
+            return None
+        stored = self.live().filter(pk=self.pk).values_list("slug", flat=True).first()
+        return None if stored is None else self.address_with_slug(stored)
+
+    def redirect_from(self, old_address):
+        """After a save: send the old address here if the live address changed."""
+        if old_address not in (None, self.get_absolute_url(), reverse("pages:home")):
+            Redirect.objects.moved(old_address, self)
+
+
+class TopicQuerySet(models.QuerySet):
+    def with_published_articles(self):
+        """Topics the public can find: those with at least one published article."""
+        return self.filter(
+            pk__in=Article.objects.published()
+            .filter(topics__isnull=False)
+            .values("topics")
+        )
+
+
+class Topic(LeavesRedirectOnMove, models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(
         max_length=100,
@@ -158,6 +204,8 @@ class Topic(models.Model):
     description = models.TextField(
         blank=True, help_text="A sentence or two shown at the top of the topic's page."
     )
+
+    objects = TopicQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -248,7 +296,7 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(matches_every_word)
 
 
-class Article(BodyWithContents, models.Model):
+class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -279,7 +327,6 @@ class Article(BodyWithContents, models.Model):
     )
     summary = models.CharField(
         max_length=META_DESCRIPTION_LENGTH,
-        validators=[MaxLengthValidator(META_DESCRIPTION_LENGTH)],
         help_text="One or two sentences shown under the title, in article lists and in "
         "search results (at most 160 characters).",
     )
@@ -288,9 +335,9 @@ class Article(BodyWithContents, models.Model):
         upload_to="articles/",
         blank=True,
         validators=[validate_image_size],
-        help_text="Optional picture shown at the top of the article "
-        "(JPEG, PNG or WebP, at most 10 MB). Details of where and when it was "
-        "taken, and of the camera, are removed when it is saved.",
+        help_text="Optional picture shown at the top of the article. Details of "
+        "where and when it was taken, and of the camera, are removed when it is "
+        "saved.",
     )
     hero_image_alt = models.CharField(
         "hero image description",
@@ -437,6 +484,10 @@ class Article(BodyWithContents, models.Model):
 
     def get_absolute_url(self):
         return reverse("pages:article", kwargs={"slug": self.slug})
+
+    @classmethod
+    def live(cls):
+        return cls.objects.published()
 
     def clean(self):
         # Before the constraints are validated, so "publish now" passes them.
@@ -598,6 +649,30 @@ class Article(BodyWithContents, models.Model):
         preview.shows_pending_changes = True
         return preview
 
+    def to_be_published(self):
+        """This article as publishing it would make it: its working copy applied."""
+        return self.preview_of_working_copy() if self.has_pending_changes else self
+
+    def refuse_unless_checks_pass(self):
+        """Refuse to publish what the publish checks block, listing why."""
+        from . import publish_checks  # publish_checks imports this module
+
+        errors = publish_checks.blocking_errors(self.to_be_published())
+        if errors:
+            raise ValidationError(
+                [
+                    ValidationError(
+                        "This article cannot be published until these problems "
+                        "are fixed:",
+                        code="publish_checks",
+                    ),
+                    *(
+                        ValidationError(str(finding), code="publish_checks")
+                        for finding in errors
+                    ),
+                ]
+            )
+
     def refuse_unless_allowed(self, user, permission, action):
         if not user.has_perm(permission):
             raise ValidationError(
@@ -714,7 +789,8 @@ class Article(BodyWithContents, models.Model):
         Make the approved text public: at once, or at `at` when that is in the
         future (scheduling). Pending changes of a published article replace its
         public version in one transaction. Refused (ValidationError) without the
-        publish permission or a clinical approval of the text to be published.
+        publish permission, a clinical approval of the text to be published, or
+        while the publish checks find errors in it.
         """
         self.refuse_unless_allowed(by, "pages.publish_article", "publish")
         now = timezone.now()
@@ -729,6 +805,7 @@ class Article(BodyWithContents, models.Model):
                 "published now.",
                 code="already_public",
             )
+        self.refuse_unless_checks_pass()
         topic_ids = self.apply_working_copy()
         if not (at or self.is_public):
             at = now
@@ -812,7 +889,7 @@ class PageQuerySet(models.QuerySet):
         )
 
 
-class Page(BodyWithContents, models.Model):
+class Page(LeavesRedirectOnMove, BodyWithContents, models.Model):
     HOME_SLUG = "home"
 
     title = models.CharField(max_length=200)
@@ -1078,3 +1155,414 @@ class ReviewMessage(models.Model):
         self.attempts += 1
         self.last_error = f"{type(error).__name__}: {error}"[:500]
         self.save(update_fields=["attempts", "last_error"])
+
+
+# WordPress's addresses without "pretty" permalinks: /?p=ID for a post,
+# /?page_id=ID for a page, /?cat=ID and /?tag=SLUG. No page of this site reads
+# these parameters, so an address with one of them is looked up as a redirect
+# even where the path (usually /, the home page) exists.
+WORDPRESS_QUERY_PARAMETERS = ("p", "page_id", "cat", "tag")
+
+
+def query_address(path, parameters):
+    """The old address for a path and its WordPress parameter, or None."""
+    for name in WORDPRESS_QUERY_PARAMETERS:
+        if parameters.get(name):
+            return f"{path}?{urlencode({name: parameters[name]})}"
+    return None
+
+
+def old_address(value):
+    """An address as redirects store it: the path, and a WordPress parameter if any."""
+    parts = urlsplit(value.strip())
+    path = unquote(parts.path) or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    parameters = dict(parse_qsl(parts.query))
+    return query_address(path, parameters) or path
+
+
+class RedirectQuerySet(models.QuerySet):
+    def for_addresses(self, addresses):
+        """
+        The redirect stored for the first of these addresses that has one and
+        leads somewhere visitors may go, or None: one query on the unique index.
+        """
+        found = {
+            redirect.old_path: redirect
+            for redirect in self.filter(old_path__in=addresses).select_related(
+                "article", "page", "topic"
+            )
+        }
+        for address in addresses:
+            redirect = found.get(address)
+            if redirect and redirect.leads_somewhere:
+                return redirect
+        return None
+
+    def moved(self, old_path, target):
+        """Send old_path to target (an article, page or topic) for good."""
+        # A redirect from where the target now is would send visitors round in
+        # a circle, should it ever be reached.
+        self.filter(old_path=target.get_absolute_url()).delete()
+        self.update_or_create(
+            old_path=old_path,
+            defaults={"answer": Redirect.Answer.PERMANENT}
+            | Redirect.target_fields(target),
+        )
+
+    def retire(self, record, target=None, target_path=""):
+        """
+        Before record (an article) is deleted: its address and every redirect
+        to it go to target (or target_path), or answer "410 Gone" without one.
+        """
+        if target is None and not target_path:
+            fields = {"answer": Redirect.Answer.GONE} | Redirect.target_fields()
+        else:
+            fields = {"answer": Redirect.Answer.PERMANENT} | Redirect.target_fields(
+                target, target_path
+            )
+        self.filter(**{record._meta.model_name: record}).update(**fields)
+        self.update_or_create(old_path=record.get_absolute_url(), defaults=fields)
+
+
+class Redirect(models.Model):
+    """An old address of the site, and where visitors who follow it should go."""
+
+    class Answer(models.IntegerChoices):
+        PERMANENT = 301, "Moved for good (301)"
+        TEMPORARY = 302, "Moved for now (302)"
+        GONE = 410, "Removed, no replacement (410 Gone)"
+
+    old_path = models.CharField(
+        "old address",
+        max_length=500,
+        unique=True,
+        help_text="The address that no longer shows anything, starting with /, for "
+        "example /old-article/ or, from WordPress, /?p=123. A full address "
+        "(https://…) is cut down to its path.",
+    )
+    answer = models.PositiveSmallIntegerField(
+        choices=Answer,
+        default=Answer.PERMANENT,
+        help_text="“Moved for good” tells search engines to list the new address "
+        "instead; “Moved for now” keeps the old one in their results. “Removed” "
+        "tells visitors the page is gone, on a page of the site.",
+    )
+    article = models.ForeignKey(
+        Article,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="redirects",
+        help_text="Send visitors to this article. They follow it if its address "
+        "changes again.",
+    )
+    page = models.ForeignKey(
+        Page,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="redirects",
+        help_text="Or to this page.",
+    )
+    topic = models.ForeignKey(
+        Topic,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="redirects",
+        help_text="Or to this topic.",
+    )
+    target_path = models.CharField(
+        "other address",
+        max_length=500,
+        blank=True,
+        help_text="Or to any other address: on this site starting with /, for "
+        "example /articles/, or a full address such as https://example.org/.",
+    )
+    hits = models.PositiveIntegerField(
+        "visits",
+        default=0,
+        editable=False,
+        help_text="How many times someone followed the old address.",
+    )
+    last_hit = models.DateTimeField("last visit", null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RedirectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["old_path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(old_path__startswith="/"),
+                name="redirect_old_path_is_a_path",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(answer=410)
+                    & Q(
+                        article__isnull=True,
+                        page__isnull=True,
+                        topic__isnull=True,
+                        target_path="",
+                    )
+                )
+                | (
+                    ~Q(answer=410)
+                    & (
+                        Q(
+                            article__isnull=False,
+                            page__isnull=True,
+                            topic__isnull=True,
+                            target_path="",
+                        )
+                        | Q(
+                            article__isnull=True,
+                            page__isnull=False,
+                            topic__isnull=True,
+                            target_path="",
+                        )
+                        | Q(
+                            article__isnull=True,
+                            page__isnull=True,
+                            topic__isnull=False,
+                            target_path="",
+                        )
+                        | (
+                            Q(
+                                article__isnull=True,
+                                page__isnull=True,
+                                topic__isnull=True,
+                            )
+                            & ~Q(target_path="")
+                        )
+                    )
+                ),
+                name="redirect_has_one_target_unless_gone",
+                violation_error_message="A redirect sends visitors to one place, "
+                "unless it says the page was removed.",
+            ),
+        ]
+
+    def __str__(self):
+        if self.answer == self.Answer.GONE:
+            return f"{self.old_path} (removed)"
+        return f"{self.old_path} → {self.url}"
+
+    def save(self, *args, **kwargs):
+        self.old_path = old_address(self.old_path)
+        self.follow_target()
+        super().save(*args, **kwargs)
+        # Redirects that led to this old address now lead where it leads: one
+        # hop, never a chain.
+        Redirect.objects.filter(target_path=self.old_path).exclude(pk=self.pk).update(
+            **self.target_fields(self.destination, self.target_path)
+            | ({"answer": self.Answer.GONE} if self.is_gone else {})
+        )
+        # Never a redirect to its own address.
+        Redirect.objects.filter(target_path=F("old_path")).delete()
+
+    def clean(self):
+        self.old_path = old_address(self.old_path)
+        self.target_path = self.target_path.strip()
+        self.follow_target()
+        targets = [t for t in (self.destination, self.target_path) if t]
+        # On fields, so that the constraint on them does not say it again.
+        if self.is_gone and targets:
+            raise ValidationError(
+                {
+                    "answer": ValidationError(
+                        "A removed page sends visitors nowhere: empty the target, "
+                        "or choose “Moved for good” or “Moved for now”.",
+                        code="gone_with_target",
+                    )
+                }
+            )
+        if not self.is_gone and len(targets) != 1:
+            raise ValidationError(
+                {
+                    "target_path": ValidationError(
+                        "Choose one place to send visitors: an article, a page, a "
+                        "topic or another address.",
+                        code="one_target",
+                    )
+                }
+            )
+        if self.article and not self.article.is_public:
+            raise ValidationError(
+                {
+                    "article": ValidationError(
+                        "“%(title)s” is not published, so visitors would find "
+                        "nothing there. Publish it first, or choose another target.",
+                        code="unpublished_target",
+                        params={"title": self.article.title},
+                    )
+                }
+            )
+        self.clean_target_path()
+        if not self.is_gone and old_address(self.url) == self.old_path:
+            raise ValidationError(
+                "This would send visitors round in a circle back to the old address.",
+                code="redirect_loop",
+            )
+
+    def clean_target_path(self):
+        if not self.target_path or self.target_path.startswith(("http://", "https://")):
+            return
+        if not self.target_path.startswith("/"):
+            raise ValidationError(
+                {
+                    "target_path": ValidationError(
+                        "Start an address on this site with /, or give a full "
+                        "address starting with https://.",
+                        code="invalid_target",
+                    )
+                }
+            )
+        try:
+            match = resolve(urlsplit(self.target_path).path)
+        except Resolver404:
+            return
+        if match.view_name == "pages:article" and not (
+            Article.objects.published().filter(slug=match.kwargs["slug"]).exists()
+        ):
+            raise ValidationError(
+                {
+                    "target_path": ValidationError(
+                        "No published article has this address, so visitors would "
+                        "find nothing there.",
+                        code="unpublished_target",
+                    )
+                }
+            )
+
+    @staticmethod
+    def target_fields(target=None, target_path=""):
+        """The target fields for an article, page or topic (or an address)."""
+        fields = {"article": None, "page": None, "topic": None, "target_path": ""}
+        if target is not None:
+            fields[target._meta.model_name] = target
+        else:
+            fields["target_path"] = target_path
+        return fields
+
+    @property
+    def is_gone(self):
+        return self.answer == self.Answer.GONE
+
+    @property
+    def destination(self):
+        """The article, page or topic visitors are sent to, if any."""
+        return self.article or self.page or self.topic
+
+    @property
+    def url(self):
+        destination = self.destination
+        return destination.get_absolute_url() if destination else self.target_path
+
+    @property
+    def leads_somewhere(self):
+        """Whether following it now helps: its target is public and elsewhere."""
+        if self.is_gone:
+            return True
+        if self.article and not self.article.is_public:
+            return False
+        return self.url != self.old_path
+
+    def follow_target(self):
+        """An address target that is another redirect's old address: go straight on."""
+        if not self.target_path.startswith("/"):
+            return
+        following = (
+            Redirect.objects.filter(old_path=old_address(self.target_path))
+            .exclude(pk=self.pk)
+            .exclude(answer=self.Answer.GONE)
+            .first()
+        )
+        if following:
+            self.article = following.article
+            self.page = following.page
+            self.topic = following.topic
+            self.target_path = following.target_path
+
+    def record_hit(self):
+        """Count a visit, in the database: visits at the same moment all count."""
+        Redirect.objects.filter(pk=self.pk).update(
+            hits=F("hits") + 1, last_hit=timezone.now()
+        )
+
+
+class WordPressItem(models.Model):
+    """
+    A post, page, category or tag that `import_wordpress` brought in: what the
+    export said of it and what the import wrote, so that running the import again
+    changes only what changed in WordPress, and never what staff edited here.
+    """
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        PAGE = "page", "Page"
+        TERM = "term", "Category or tag"
+
+    kind = models.CharField(max_length=4, choices=Kind)
+    wordpress_id = models.PositiveBigIntegerField("WordPress id")
+    article = models.OneToOneField(
+        Article,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wordpress_item",
+    )
+    page = models.OneToOneField(
+        Page,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wordpress_item",
+    )
+    topic = models.OneToOneField(
+        Topic,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wordpress_item",
+    )
+    source_fingerprint = models.CharField(
+        max_length=64, help_text="A digest of the item as the export had it."
+    )
+    record_fingerprint = models.CharField(
+        max_length=64, help_text="A digest of the record as the import wrote it."
+    )
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "item imported from WordPress"
+        verbose_name_plural = "items imported from WordPress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "wordpress_id"], name="wordpress_item_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"WordPress {self.get_kind_display().lower()} {self.wordpress_id}"
+
+    @property
+    def record(self):
+        """The article, page or topic made from it; None once staff deleted it."""
+        return self.article or self.page or self.topic
+
+
+def record_fingerprint(record):
+    """A digest of a record's content, to see whether staff edited it."""
+    names = [
+        f.attname
+        for f in record._meta.concrete_fields
+        if f.editable and not f.primary_key
+    ]
+    values = [str(getattr(record, name)) for name in names]
+    if isinstance(record, Article):
+        values.append(sorted(record.topics.values_list("pk", flat=True)))
+    return hashlib.sha256(json.dumps(values).encode()).hexdigest()

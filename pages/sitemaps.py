@@ -1,7 +1,6 @@
 from django.contrib.sitemaps import Sitemap
 from django.db.models import Max, Q
 from django.urls import reverse
-from django.utils import timezone
 
 from .models import Article, Page, Topic
 from .seo import site_domain, site_protocol
@@ -30,15 +29,10 @@ class TopicSitemap(PublicSiteSitemap):
     """Topics with published articles, last changed when their newest article was."""
 
     def items(self):
-        published = Q(
-            articles__status=Article.Status.PUBLISHED,
-            articles__published_at__lte=timezone.now(),
-        )
+        published = Q(articles__in=Article.objects.published())
         return (
-            Topic.objects.annotate(
-                last_modified=Max("articles__updated_at", filter=published)
-            )
-            .filter(last_modified__isnull=False)
+            Topic.objects.with_published_articles()
+            .annotate(last_modified=Max("articles__updated_at", filter=published))
             .order_by("name")
         )
 

@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import pluralize
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView, RedirectView, TemplateView
 
@@ -151,10 +150,7 @@ class SearchView(ListView):
             context["title"] = f"Search results for “{self.query}” ({found})"
         else:
             context["title"] = "Search articles"
-        context["topics"] = Topic.objects.filter(
-            articles__status=Article.Status.PUBLISHED,
-            articles__published_at__lte=timezone.now(),
-        ).distinct()
+        context["topics"] = Topic.objects.with_published_articles()
         return context
 
 

@@ -1,13 +1,22 @@
+from functools import update_wrapper
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.csp import CSP
+from django.utils.functional import SimpleLazyObject, lazy
+from django.utils.text import format_lazy
 from django.views.decorators.csp import csp_override
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
+
+from pages.models import ClinicDetails
+from staff_mfa import views as mfa_views
+from staff_mfa.logins import second_step_pending
 
 # The rich-text editor (Tiptap) adds a <style> element of its own, so the admin
 # allows inline styles; scripts stay as strict as on the public site.
@@ -15,11 +24,58 @@ ADMIN_CSP = settings.SECURE_CSP | {"style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
 
 
 class ClinicAdminSite(admin.AdminSite):
-    site_header = "Roswell Infusions: site administration"
-    site_title = "Roswell Infusions admin"
+    def each_context(self, request):
+        # The name staff edit in the clinic details, read only if a page shows it.
+        clinic = SimpleLazyObject(ClinicDetails.load)
+        name = lazy(lambda: clinic.name, str)()
+        return super().each_context(request) | {
+            "site_header": format_lazy("{}: site administration", name),
+            "site_title": format_lazy("{} admin", name),
+        }
 
-    def admin_view(self, view, cacheable=False):
-        return csp_override(ADMIN_CSP)(super().admin_view(view, cacheable))
+    def admin_view(self, view, cacheable=False, *, before_second_step=False):
+        """
+        Every admin page waits for the second step of the login (staff_mfa),
+        but for logging out and the pages that take that step.
+        """
+        checked = super().admin_view(view, cacheable)
+        if before_second_step:
+            return csp_override(ADMIN_CSP)(checked)
+
+        def inner(request, *args, **kwargs):
+            if second_step_pending(request) and request.path != reverse(
+                "admin:logout", current_app=self.name
+            ):
+                return mfa_views.redirect_to_second_step(request)
+            return checked(request, *args, **kwargs)
+
+        return csp_override(ADMIN_CSP)(update_wrapper(inner, checked))
+
+    def get_urls(self):
+        def step(view, **initkwargs):
+            return self.admin_view(
+                view.as_view(admin_site=self, **initkwargs), before_second_step=True
+            )
+
+        def page(view):
+            return self.admin_view(view.as_view(admin_site=self))
+
+        return [
+            path("two-factor/verify/", step(mfa_views.VerifyView), name="mfa_verify"),
+            path("two-factor/set-up/", step(mfa_views.EnrolView), name="mfa_enrol"),
+            path("two-factor/", page(mfa_views.DevicesView), name="mfa_devices"),
+            path(
+                "two-factor/recovery-codes/",
+                page(mfa_views.RecoveryCodesView),
+                name="mfa_recovery_codes",
+            ),
+            path(
+                "two-factor/remove/",
+                page(mfa_views.RemoveDeviceView),
+                name="mfa_remove",
+            ),
+            *super().get_urls(),
+        ]
 
 
 class HistoryAdmin(CompareVersionAdmin):

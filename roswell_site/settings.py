@@ -4,9 +4,12 @@ Settings for the Roswell Infusions site.
 Everything that differs between a laptop and a server comes from the environment
 (see the README's "Configuration" section). Production is the default: debug is
 opt-in with DJANGO_DEBUG=1, and without it the site refuses to start unless
-DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL are set.
+DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and BOOKINGS_ENCRYPTION_KEYS
+are set.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -41,7 +44,12 @@ DEBUG = env_bool("DJANGO_DEBUG")
 if not DEBUG and (
     missing := [
         name
-        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+        for name in (
+            "DJANGO_SECRET_KEY",
+            "DJANGO_ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "BOOKINGS_ENCRYPTION_KEYS",
+        )
         if not os.environ.get(name, "").strip()
     ]
 ):
@@ -94,7 +102,8 @@ CACHES = {
         }
     ),
     # Each process's own copy of the public pages it served lately, in front of
-    # the shared cache (pages/caching.py); at most about 500 x 30 KB.
+    # the shared cache (pages/caching.py); at most 500 entries, each a page in
+    # one encoding (2 to 30 KB).
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "pages",
@@ -137,6 +146,7 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 INSTALLED_APPS = [
     "pages",
     "bookings",
+    "staff_mfa",
     "roswell_site.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -152,6 +162,10 @@ INSTALLED_APPS = [
     "reversion",
     "reversion_compare",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_static",
+    "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -223,8 +237,14 @@ MIDDLEWARE = [
     "pages.caching.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Old addresses: a redirect is looked up only for a 404 (or WordPress's
+    # /?p=ID), so pages that exist, cached or not, never ask for one. Inside
+    # CommonMiddleware, so /old-address without its slash takes one hop.
+    "pages.redirects.RedirectMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed the second step?
+    "django_otp.middleware.OTPMiddleware",
     "roswell_site.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -285,8 +305,13 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 SESSION_SAVE_EVERY_REQUEST = True
 
-# HSTS preload is a commitment the clinic makes deliberately (DJANGO_HSTS_PRELOAD).
-SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]
+SILENCED_SYSTEM_CHECKS = [
+    # Passkeys belong to the address staff opened the admin at, so their
+    # origins come from the request (staff_mfa/passkeys.py), not from a list.
+    "otp_webauthn.E030",
+    # HSTS preload is a commitment the clinic makes deliberately (DJANGO_HSTS_PRELOAD).
+    *([] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]),
+]
 
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 
@@ -391,11 +416,27 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
-AXES_RESET_ON_SUCCESS = True
+# Failures are forgotten once a login is complete, after the second step too
+# (staff_mfa/logins.py): a right password alone must not wipe out wrong codes.
+AXES_RESET_ON_SUCCESS = False
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Codes from authenticator apps and recovery codes (staff_mfa). The issuer is
+# the name the app lists the login under.
+OTP_TOTP_ISSUER = "Roswell Infusions"
+
+# Passkeys (django-otp-webauthn) as the second step after the password only:
+# a passkey alone never logs anyone in.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+
+OTP_WEBAUTHN_HELPER_CLASS = "staff_mfa.passkeys.PasskeyHelper"
+
+OTP_WEBAUTHN_RP_ID_CALLABLE = "staff_mfa.passkeys.relying_party_id"
+
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
 
 PERMISSIONS_POLICY = {
     feature: []
@@ -426,12 +467,27 @@ WHITENOISE_USE_FINDERS = DEBUG
 # default keeps most password-guessing robots away.
 ADMIN_PATH = os.environ.get("DJANGO_ADMIN_PATH", "admin/").strip("/") + "/"
 
+# Lines of the access log (who opened, exported, searched or re-sent requests in
+# the admin) older than this are deleted by `manage.py purge_consultation_requests`;
+# six years, leap days included, as US rules ask of such records.
+BOOKINGS_ACCESS_LOG_DAYS = int(os.environ.get("BOOKINGS_ACCESS_LOG_DAYS", "2192"))
+
 # Patients can move or cancel a booking from their link until this many hours
 # before it starts; after that, the page gives the clinic's phone number.
 BOOKINGS_CHANGE_CUTOFF_HOURS = int(os.environ.get("BOOKINGS_CHANGE_CUTOFF_HOURS", "2"))
 
 # Name, e-mail and phone in the staff notification; treatment and message never.
 BOOKINGS_EMAIL_CONTACT_DETAILS = env_bool("BOOKINGS_EMAIL_CONTACT_DETAILS")
+
+# Keys that encrypt the request's message, internal notes and contact-attempt
+# notes in the database (bookings/encryption.py): the first encrypts, all
+# decrypt. Required in production; with debug on, a key derived from the secret
+# key stands in, so `make run` needs none.
+BOOKINGS_ENCRYPTION_KEYS = env_list("BOOKINGS_ENCRYPTION_KEYS") or [
+    base64.urlsafe_b64encode(
+        hashlib.sha256(f"bookings.encryption:{SECRET_KEY}".encode()).digest()
+    ).decode()
+]
 
 # Seconds a person needs at least to fill in the form; faster is a bot.
 BOOKINGS_MIN_FILL_SECONDS = int(os.environ.get("BOOKINGS_MIN_FILL_SECONDS", "3"))
@@ -444,6 +500,10 @@ BOOKINGS_NOTIFY_RETRY_DELAYS = [
     int(seconds)
     for seconds in env_list("BOOKINGS_NOTIFY_RETRY_DELAYS", "60,300,900,1800,3600")
 ]
+
+# Seconds at most that the days page and the request form are kept rendered
+# (bookings/caching.py); any booking or change of the set-up renders them afresh.
+BOOKINGS_PAGE_CACHE_SECONDS = int(os.environ.get("BOOKINGS_PAGE_CACHE_SECONDS", "300"))
 
 # Valid requests one client address may send per hour.
 BOOKINGS_RATE_LIMIT_PER_HOUR = int(os.environ.get("BOOKINGS_RATE_LIMIT_PER_HOUR", "5"))
@@ -498,9 +558,19 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
 # Months from a clinical reviewer's approval of an article to its next review.
 PAGES_REVIEW_INTERVAL_MONTHS = int(os.environ.get("PAGES_REVIEW_INTERVAL_MONTHS", "12"))
 
+# What is deployed (the commit, say): public pages are cached per release, so a
+# deploy never serves pages rendered by the code it replaced. deploy/gunicorn.conf.py
+# sets it to the checkout's git commit when the environment does not.
+RELEASE = os.environ.get("DJANGO_RELEASE", "")
+
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Staff must set up a second step (an authenticator app or a passkey) and pass
+# it at every login before the admin opens. On by default in production; with
+# debug on it is off, and staff without a device skip it (README, Security).
+STAFF_MFA_REQUIRED = env_bool("DJANGO_STAFF_MFA_REQUIRED", default=not DEBUG)
 
 # Staff are logged out this long after logging in, however active they are.
 STAFF_SESSION_MAX_HOURS = int(os.environ.get("DJANGO_SESSION_MAX_HOURS", "12"))

@@ -18,6 +18,8 @@ sitemaps = {
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Before the admin, whose catch-all view would answer these addresses.
+    path(f"{settings.ADMIN_PATH}passkeys/", include("staff_mfa.passkey_urls")),
     path(settings.ADMIN_PATH, admin.site.urls),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("", include("bookings.urls")),

@@ -11,5 +11,12 @@ def waitlist_form(context, consultation_type):
     return {
         "csrf_token": context.get("csrf_token"),
         "consultation_type": consultation_type,
-        "form": WaitlistForm(consultation_type=consultation_type),
+        "form": WaitlistForm(
+            consultation_type=consultation_type,
+            clinic=context.get("clinic"),
+            # The days page's placeholder for the booking pages' cache.
+            initial={"form_token": context["waitlist_form_token"]}
+            if context.get("waitlist_form_token")
+            else None,
+        ),
     }

@@ -1,8 +1,10 @@
 import email
 import io
+import re
 import secrets
 import socket
 import time
+import uuid
 from email import policy
 from unittest import mock
 
@@ -80,6 +82,18 @@ def booking_settings(settings, clinic):
 
 
 @pytest.fixture
+def in_memory_cache(settings):
+    """The caches in the process's memory, so only the page's own queries count."""
+    settings.CACHES = settings.CACHES | {
+        alias: {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,
+        }
+        for alias in ("default", "public_pages")
+    }
+
+
+@pytest.fixture
 def privacy_page(make_page):
     return make_page("Privacy policy")
 
@@ -114,6 +128,12 @@ def form_data(fibromyalgia, privacy_page):
         return {key: value for key, value in data.items() if value is not None}
 
     return make
+
+
+def handed_out_token(client, url="/consultation/"):
+    """The one-time token of the form this browser is given, read as a browser does."""
+    html = client.get(url).text
+    return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
 
 
 def run_worker():

@@ -207,3 +207,29 @@ def test_a_time_off_the_grid_is_refused_with_its_reason(client, booking):
 
     assert page.status_code == 400
     assert "We have no consultation at that time" in page.text
+
+
+@pytest.mark.parametrize("bookings", [0, 500])
+@pytest.mark.parametrize("page", ["", "move/", "cancel/"])
+def test_manage_pages_run_a_fixed_number_of_queries(
+    client,
+    booking,
+    make_booking,
+    make_calendar,
+    clinic_type,
+    in_memory_cache,
+    django_assert_max_num_queries,
+    page,
+    bookings,
+):
+    other = make_calendar("Dr Brown", types=[clinic_type])
+    start = local(1, 0)
+    for n in range(bookings):
+        make_booking(clinic_type, other, start + timedelta(hours=n))
+
+    # The booking with its request, type and calendar; on the move page the
+    # weekly and extra hours, the closed dates and the bookings; the clinic's
+    # details and the menu.
+    with django_assert_max_num_queries(8):
+        response = client.get(f"{booking.get_manage_url()}{page}")
+    assert response.status_code == 200

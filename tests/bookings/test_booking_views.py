@@ -1,7 +1,6 @@
 """A patient picks a consultation type, a day and a free time, then their details."""
 
 import re
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from bookings.models import (
     ExtraHours,
     WeeklyHours,
 )
+from tests.bookings.conftest import handed_out_token
 
 # Monday 11 January 2027, 8:00 in New York: no daylight-saving change near.
 NOW = datetime(2027, 1, 11, 13, 0, tzinfo=UTC)
@@ -40,17 +40,6 @@ def clock():
     """The site's clock, set to NOW unless a test moves it."""
     with mock.patch("django.utils.timezone.now", return_value=NOW) as now:
         yield now
-
-
-@pytest.fixture
-def in_memory_cache(settings):
-    """The page cache in the process's memory, so only the page's own queries count."""
-    settings.CACHES = settings.CACHES | {
-        "public_pages": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": uuid.uuid4().hex,
-        }
-    }
 
 
 @pytest.fixture
@@ -293,9 +282,11 @@ def test_days_page_runs_a_fixed_number_of_queries(
     clock,
     make_booking,
     make_calendar,
+    in_memory_cache,
     django_assert_max_num_queries,
     bookings,
 ):
+    clock.return_value = at(MONDAY, "07:40")
     make_calendar(
         "Dr Ortiz",
         types=[phone_call],
@@ -309,6 +300,11 @@ def test_days_page_runs_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(8):
         response = client.get(days_url(phone_call), {"article": "fibro"})
+    assert response.status_code == 200
+    # The next visitor gets the page kept in the booking pages' cache (until
+    # Dr Ortiz's Monday 12:00 comes inside the 4 hours' notice, at 8:00).
+    with django_assert_max_num_queries(0):
+        response = Client().get(days_url(phone_call), {"article": "fibro"})
     assert response.status_code == 200
 
 
@@ -567,10 +563,6 @@ def booking_data(form_data):
     return make
 
 
-def handed_out_token(client, url=None):
-    return client.get(url or "/consultation/").context["form"]["form_token"].value()
-
-
 def test_booking_a_time_confirms_it_on_a_page_of_its_own(
     client, phone_call, team, clock, booking_data
 ):
@@ -610,6 +602,153 @@ def test_the_booked_time_is_no_longer_offered(
     html = client.get(days_url(phone_call), {"day": "2027-01-12"}).text
 
     assert utc_path(TUESDAY_9) not in time_links(html, phone_call)
+
+
+def test_a_time_just_booked_is_not_offered_to_the_next_visitor(
+    client, phone_call, team, clock, booking_data, django_capture_on_commit_callbacks
+):
+    day = {"day": "2027-01-12"}
+    # The page as a visitor before saw it, kept in the booking pages' cache.
+    assert utc_path(TUESDAY_9) in time_links(
+        client.get(days_url(phone_call), day).text, phone_call
+    )
+
+    data = booking_data(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(details_url(phone_call), data)
+
+    next_visitor = Client()
+    html = next_visitor.get(days_url(phone_call), day).text
+    assert utc_path(TUESDAY_9) not in time_links(html, phone_call)
+    assert len(time_links(html, phone_call)) == 3
+
+
+def test_a_day_written_otherwise_does_not_change_the_page_kept_for_that_day(
+    client, phone_call, team, clock
+):
+    # Python reads 20270115 as a date too, but the page does not show it.
+    other = client.get(days_url(phone_call), {"day": "20270115"}).text
+    assert "Free times on Tuesday 12 January" in other
+
+    html = Client().get(days_url(phone_call), {"day": "2027-01-15"}).text
+
+    assert "Free times on Friday 15 January" in html
+
+
+def test_booking_pages_are_served_and_times_booked_when_the_cache_is_down(
+    client, phone_call, team, clock, booking_data, settings
+):
+    settings.CACHES = settings.CACHES | {
+        "default": {
+            "BACKEND": "roswell_site.redis_cache.RedisCache",
+            # Nothing listens here: the cache is unreachable.
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    day = {"day": "2027-01-12"}
+    assert utc_path(TUESDAY_9) in time_links(
+        client.get(days_url(phone_call), day).text, phone_call
+    )
+
+    response = client.post(details_url(phone_call), booking_data(client))
+
+    assert response["Location"] == "/consultation/booked/"
+    html = client.get(days_url(phone_call), day).text
+    assert utc_path(TUESDAY_9) not in time_links(html, phone_call)
+
+
+def test_a_cancelled_time_is_offered_again_at_once(
+    client, phone_call, team, clock, make_booking, django_capture_on_commit_callbacks
+):
+    booking = make_booking(phone_call, team, TUESDAY_9)
+    day = {"day": "2027-01-12"}
+    assert utc_path(TUESDAY_9) not in time_links(
+        client.get(days_url(phone_call), day).text, phone_call
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking.cancel()
+
+    html = client.get(days_url(phone_call), day).text
+    assert utc_path(TUESDAY_9) in time_links(html, phone_call)
+
+
+def test_staff_closing_a_day_takes_its_times_off_at_once(
+    client, phone_call, team, clock, django_capture_on_commit_callbacks
+):
+    day = {"day": "2027-01-12"}
+    assert time_links(client.get(days_url(phone_call), day).text, phone_call)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ClosedDates.objects.create(
+            first_day=date(2027, 1, 12), last_day=date(2027, 1, 12)
+        )
+
+    html = client.get(days_url(phone_call), day).text
+    assert time_links(html, phone_call) == []
+    assert "2027-01-12" not in day_links(html)
+
+
+def test_a_time_inside_the_notice_is_no_longer_offered_as_the_clock_moves(
+    client, phone_call, team, clock
+):
+    # 4 hours' notice: Tuesday 9:00 can be booked until Tuesday 5:00.
+    last_moment = TUESDAY_9 - timedelta(hours=4)
+    day = {"day": "2027-01-12"}
+    clock.return_value = last_moment - timedelta(minutes=1)
+    html = client.get(days_url(phone_call), day).text
+    assert time_links(html, phone_call)[0] == utc_path(TUESDAY_9)
+
+    clock.return_value = last_moment + timedelta(seconds=1)
+
+    html = client.get(days_url(phone_call), day).text
+    assert time_links(html, phone_call)[0] == utc_path(
+        at(MONDAY + timedelta(days=1), "09:30")
+    )
+
+
+def test_each_visitor_of_a_kept_days_page_gets_tokens_of_their_own(
+    client,
+    phone_call,
+    team,
+    clock,
+    privacy_page,
+    in_memory_cache,
+    django_assert_max_num_queries,
+):
+    url = days_url(phone_call)
+    first = client.get(url)
+    other = Client(enforce_csrf_checks=True)
+    with django_assert_max_num_queries(0):
+        second = other.get(url)
+
+    tokens = [
+        re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
+        for page in (first, second)
+    ]
+    csrf = [
+        re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        for page in (first, second)
+    ]
+    assert tokens[0] != tokens[1] and csrf[0] != csrf[1]
+    assert (
+        second.text.replace(tokens[1], tokens[0]).replace(csrf[1], csrf[0])
+        == first.text
+    )
+    # The token of the kept page is one the waitlist form takes.
+    response = other.post(
+        f"{url}waitlist/",
+        {
+            "email": "ana@example.org",
+            "first_day": "2027-01-12",
+            "last_day": "2027-01-15",
+            "consent": "on",
+            "website": "",
+            "form_token": tokens[1],
+            "csrfmiddlewaretoken": csrf[1],
+        },
+    )
+    assert response.status_code == 302
 
 
 def test_confirmation_without_its_cookie_shows_nothing(
@@ -837,7 +976,9 @@ def test_booking_post_runs_a_fixed_number_of_queries(
     # The type; the treatment, twice (the form's list, the model's key); the
     # rate limit; the blocked senders; in the transaction, the weekly and
     # extra hours with their calendars, the closed dates and the bookings,
-    # once; the request and the booking; three e-mails and their tasks.
-    with django_assert_max_num_queries(19):
+    # once; the request and the booking; the three e-mails, together; the task
+    # that sends the confirmation and the staff notice, and the reminder's; the
+    # transaction's start and end.
+    with django_assert_max_num_queries(16):
         response = client.post(details_url(phone_call), data)
     assert response["Location"] == "/consultation/booked/"

@@ -6,6 +6,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from bookings.models import ConsultationRequest
+from tests.bookings.conftest import handed_out_token
 
 
 @pytest.mark.postgresql
@@ -13,7 +14,7 @@ from bookings.models import ConsultationRequest
 def test_simultaneous_submissions_of_one_form_create_one_request(form_data):
     # A double click: one browser, with the cookie it was given with the form.
     browser = Client()
-    token = browser.get("/consultation/").context["form"]["form_token"].value()
+    token = handed_out_token(browser)
     data = form_data(form_token=token)
     barrier = threading.Barrier(2)
     statuses = []

@@ -5,16 +5,11 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from bookings.models import ConsultationRequest
-from tests.bookings.conftest import run_worker
+from tests.bookings.conftest import handed_out_token, run_worker
 
 URL = "/consultation/"
 THANKS_URL = "/consultation/thanks/"
 URGENT = "Some days I want to die from this pain."
-
-
-def handed_out_token(client):
-    """The one-time token of the form this browser is given."""
-    return client.get(URL).context["form"]["form_token"].value()
 
 
 def crisis_guidance_shown(html):

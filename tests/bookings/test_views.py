@@ -4,8 +4,9 @@ import pytest
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
+from bookings.forms import read_form_token
 from bookings.models import REFERENCE_ALPHABET, BlockedSender, ConsultationRequest
-from tests.bookings.conftest import run_worker
+from tests.bookings.conftest import handed_out_token, run_worker
 
 URL = "/consultation/"
 
@@ -83,7 +84,7 @@ def test_patient_data_never_appears_in_a_url(client, form_data):
 
 
 def test_same_form_sent_twice_creates_one_request(client, form_data):
-    data = form_data(form_token=client.get(URL).context["form"]["form_token"].value())
+    data = form_data(form_token=handed_out_token(client))
 
     first = client.post(URL, data)
     second = client.post(URL, data)
@@ -152,7 +153,9 @@ def test_tampered_token_asks_to_send_again_and_keeps_input(client, form_data):
     assert client.post(URL, form_data(form_token=fresh_token)).status_code == 302
 
 
-def test_article_link_preselects_the_treatment(client, make_article, make_topic, db):
+def test_article_link_preselects_the_treatment(
+    client, make_article, make_topic, fibromyalgia
+):
     topic = make_topic("Fibromyalgia")
     make_article("Fibro", topics=[topic])
 
@@ -372,7 +375,18 @@ def test_missing_csrf_token_is_refused(form_data):
 
 
 def test_form_token_is_fresh_on_every_visit(client, db):
-    first = client.get(URL).context["form"].initial["form_token"]
-    second = client.get(URL).context["form"].initial["form_token"]
+    # The second visit is served from the booking pages' cache.
+    first = handed_out_token(client)
+    second = handed_out_token(client)
 
     assert first != second
+    assert read_form_token(first) and read_form_token(second)
+
+
+def test_a_query_the_form_does_not_read_never_reaches_the_next_visitor(client, db):
+    canonical = '<link rel="canonical" href="https://www.clinic.example/consultation/'
+    assert f'{canonical}?page=3">' in client.get(URL, {"page": "3"}).text
+
+    html = Client().get(URL).text
+
+    assert f'{canonical}">' in html

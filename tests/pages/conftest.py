@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
+from playwright.sync_api import expect
 
 from pages.models import StaffProfile
 from tests.bookings.conftest import smtp_server  # noqa: F401 - the loopback SMTP fixture
@@ -42,7 +43,7 @@ def editorial_groups(db):
     The groups the migration makes, with its permissions (tests that flush the
     database, such as browser tests, remove them).
     """
-    migration = importlib.import_module("pages.migrations.0004_article_review_workflow")
+    migration = importlib.import_module("pages.migrations.0006_article_review_workflow")
     for name, codenames in migration.GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(
@@ -91,3 +92,14 @@ def logged_in(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def staff_page(live_server, page, admin_user, clinic):
+    """A browser page logged in to the admin as a superuser."""
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    return page

@@ -1,6 +1,5 @@
 """A staff member writes, previews and publishes an article in the admin's editor."""
 
-import pytest
 from playwright.sync_api import expect
 
 from pages.models import Article
@@ -18,16 +17,6 @@ PASTE = """([selector, html]) => {
     );
     document.querySelector(selector).dispatchEvent(paste);
 }"""
-
-
-@pytest.fixture
-def staff_page(live_server, page, admin_user, clinic):
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    return page
 
 
 def test_staff_writes_previews_and_publishes_an_article(

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from pages.models import Article, ClinicDetails
+from pages.models import Article, ClinicDetails, Topic
 
 
 def test_published_queryset_excludes_drafts_and_scheduled(make_article):
@@ -117,3 +117,21 @@ def test_clinic_details_is_a_single_record(clinic):
 )
 def test_clinic_phone_becomes_a_tel_link(phone, href):
     assert ClinicDetails(phone=phone).phone_href == href
+
+
+def test_topics_with_published_articles_leave_out_drafts_and_scheduled(
+    make_topic, make_article
+):
+    public = make_topic("Fibromyalgia")
+    drafts_only = make_topic("Anxiety")
+    scheduled_only = make_topic("Depression")
+    make_topic("Migraine")
+    make_article("Fibro relief", topics=[public])
+    make_article("Fibro sleep", topics=[public, drafts_only], status="draft")
+    make_article(
+        "Coming soon",
+        topics=[scheduled_only],
+        published_at=timezone.now() + timedelta(days=1),
+    )
+
+    assert list(Topic.objects.with_published_articles()) == [public]

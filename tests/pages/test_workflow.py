@@ -71,9 +71,9 @@ def live(make_article, reviewer, publisher):
 
 
 def test_the_migration_makes_the_three_groups_and_takes_them_away(db):
-    migration = importlib.import_module("pages.migrations.0004_article_review_workflow")
+    migration = importlib.import_module("pages.migrations.0006_article_review_workflow")
     state = MigrationExecutor(connection).loader.project_state(
-        ("pages", "0004_article_review_workflow")
+        ("pages", "0006_article_review_workflow")
     )
 
     migration.remove_groups(state.apps, None)
@@ -477,7 +477,7 @@ def test_reviewer_bulk_approves_and_publisher_bulk_unpublishes(
 
 
 def test_a_migrated_published_article_counts_as_approved(db):
-    migration = importlib.import_module("pages.migrations.0004_article_review_workflow")
+    migration = importlib.import_module("pages.migrations.0006_article_review_workflow")
     text = {
         "title": "T",
         "summary": "S",

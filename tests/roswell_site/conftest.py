@@ -18,6 +18,8 @@ def production_env(**overrides):
     }
     env |= {
         "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
+        # The test suite's (pyproject.toml): processes started share its database.
+        "BOOKINGS_ENCRYPTION_KEYS": os.environ["BOOKINGS_ENCRYPTION_KEYS"],
         "DJANGO_ALLOWED_HOSTS": "www.roswellinfusions.example",
         "DATABASE_URL": "postgres://roswell@127.0.0.1:5432/roswell",
         "DJANGO_BEHIND_PROXY": "1",

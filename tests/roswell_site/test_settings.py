@@ -1,10 +1,20 @@
+import re
+import subprocess
+import sys
+
 import pytest
 
-from tests.roswell_site.conftest import production_env
+from tests.roswell_site.conftest import PROJECT, production_env
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "BOOKINGS_ENCRYPTION_KEYS",
+    ],
 )
 def test_production_refuses_to_start_without_required_settings(run_manage, missing):
     result = run_manage("check", env=production_env(**{missing: None}))
@@ -15,12 +25,18 @@ def test_production_refuses_to_start_without_required_settings(run_manage, missi
 
 def test_all_missing_settings_are_named_at_once(run_manage):
     env = production_env(
-        DJANGO_SECRET_KEY=None, DJANGO_ALLOWED_HOSTS=None, DATABASE_URL=None
+        DJANGO_SECRET_KEY=None,
+        DJANGO_ALLOWED_HOSTS=None,
+        DATABASE_URL=None,
+        BOOKINGS_ENCRYPTION_KEYS=None,
     )
 
     result = run_manage("check", env=env)
 
-    assert "DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL" in result.stderr
+    assert (
+        "DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, "
+        "BOOKINGS_ENCRYPTION_KEYS" in result.stderr
+    )
 
 
 def test_debug_needs_no_settings(run_manage):
@@ -29,6 +45,7 @@ def test_debug_needs_no_settings(run_manage):
         DJANGO_SECRET_KEY=None,
         DJANGO_ALLOWED_HOSTS=None,
         DATABASE_URL=None,
+        BOOKINGS_ENCRYPTION_KEYS=None,
     )
 
     assert run_manage("check", env=env).returncode == 0
@@ -41,6 +58,16 @@ def test_check_deploy_is_clean_in_production_configuration(run_manage):
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_malformed_encryption_key_stops_the_start(run_manage):
+    result = run_manage(
+        "check", env=production_env(BOOKINGS_ENCRYPTION_KEYS="my-secret-words")
+    )
+
+    assert result.returncode != 0
+    assert "bookings.E001" in result.stderr
+    assert "BOOKINGS_ENCRYPTION_KEYS must be" in result.stderr
 
 
 def test_production_cookies_and_sessions(run_manage):
@@ -159,3 +186,43 @@ def test_sqlite_takes_the_write_lock_when_a_transaction_begins(run_manage):
 
     assert sqlite.stdout.strip() == "IMMEDIATE"
     assert postgresql.stdout.strip() == "None"
+
+
+def gunicorn_release(env):
+    """DJANGO_RELEASE as deploy/gunicorn.conf.py leaves it for the app it loads."""
+    script = (
+        "import os, runpy; runpy.run_path('deploy/gunicorn.conf.py'); "
+        "print(os.environ['DJANGO_RELEASE'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_gunicorn_makes_the_deployed_commit_the_release():
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    assert gunicorn_release(production_env()) == commit
+    assert gunicorn_release(production_env(DJANGO_RELEASE="v42")) == "v42"
+
+
+def test_gunicorn_without_git_makes_each_start_a_release_of_its_own(tmp_path):
+    # GIT_DIR at an empty folder: git finds no repository, as on a platform.
+    env = production_env(GIT_DIR=str(tmp_path))
+
+    releases = {gunicorn_release(env) for _ in range(2)}
+
+    assert len(releases) == 2
+    assert all(re.fullmatch(r"[0-9a-f]{32}", release) for release in releases)

@@ -92,7 +92,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('pages', '0003_hero_image_without_metadata_and_preview'),
+        ('pages', '0005_summary_one_length_check_upload_help'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
