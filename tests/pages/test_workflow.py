@@ -251,6 +251,58 @@ def test_publisher_cannot_publish_unapproved_text(publisher, draft):
     assert draft.status == Article.Status.DRAFT
 
 
+CLAIM = "<h2>Why sleep matters</h2><p>Ketamine cures fibromyalgia.</p>"
+
+
+def test_publisher_cannot_publish_what_the_publish_checks_block(
+    reviewer, publisher, draft
+):
+    draft.body = CLAIM
+    draft.save()
+    draft.approve(by=reviewer)
+
+    with pytest.raises(ValidationError) as refusal:
+        draft.publish(by=publisher)
+
+    assert {error.code for error in refusal.value.error_list} == {"publish_checks"}
+    assert refusal.value.messages[0].startswith("This article cannot be published")
+    assert any("(“Ketamine cures fibromyalgia.”)" in m for m in refusal.value.messages)
+    draft.refresh_from_db()
+    assert draft.status == Article.Status.DRAFT
+
+
+def test_refused_pending_changes_leave_the_public_version(
+    reviewer, publisher, live, client
+):
+    live.keep_working_copy(live.live_text() | {"body": CLAIM}, [])
+    live.approve(by=reviewer)
+
+    with pytest.raises(ValidationError):
+        live.publish(by=publisher)
+
+    live.refresh_from_db()
+    assert "cures" in live.working_copy["body"]
+    assert "cures" not in client.get(live.get_absolute_url()).text
+
+
+def test_a_new_address_redirects_from_the_old_one_once_published(
+    publisher, live, client, django_capture_on_commit_callbacks
+):
+    old_address = live.get_absolute_url()
+    live.keep_working_copy(live.live_text() | {"slug": "ketamine-for-pain"}, [])
+
+    assert client.get(old_address).status_code == 200
+    assert client.get("/articles/ketamine-for-pain/").status_code == 404
+
+    with django_capture_on_commit_callbacks(execute=True):
+        live.publish(by=publisher)
+
+    response = client.get(old_address)
+    assert response.status_code == 301
+    assert response["Location"] == "/articles/ketamine-for-pain/"
+    assert client.get("/articles/ketamine-for-pain/").status_code == 200
+
+
 def test_send_back_needs_a_comment_and_keeps_what_was_typed(reviewer, writer, draft):
     draft.submit_for_review(by=writer)
     reviewer_client = logged_in(reviewer)
