@@ -13,6 +13,7 @@ from pages.models import Article
 PASSWORD = "a long passphrase for the test"
 PUBLISHED_SUMMARY = "How ketamine infusions may ease fibromyalgia pain."
 FIRST_TRY = "Ketamine cures fibromyalgia for good."
+NEW_SLUG = "ketamine-for-fibromyalgia"
 FIXED = "Ketamine infusions eased pain for some people with fibromyalgia."
 
 
@@ -128,6 +129,7 @@ def test_a_change_goes_public_only_once_reviewed_approved_and_published(
         violations = axe_violations(writer)
         assert not violations, "\n".join(violations)
         writer.get_by_label("Summary:").fill(FIXED)
+        writer.get_by_label("Slug:").fill(NEW_SLUG)
         take_step(writer, "Submit for review", "submitted for review")
 
     with as_staff("reviewer") as reviewer:
@@ -140,7 +142,12 @@ def test_a_change_goes_public_only_once_reviewed_approved_and_published(
         publisher.goto(change_url)
         take_step(publisher, "Publish", "published")
 
+    new_url = f"{live_server.url}/articles/{NEW_SLUG}/"
     with patient() as page:
+        moved = page.request.get(public_url, max_redirects=0)
+        assert moved.status == 301
+        assert moved.headers["location"] == f"/articles/{NEW_SLUG}/"
+        assert page.url == new_url
         expect(page.locator(".lead")).to_have_text(FIXED)
         byline = page.get_by_text("Medically reviewed by Dr. Rita Ames, MD")
         expect(byline).to_be_visible()
