@@ -1562,6 +1562,10 @@ def record_fingerprint(record):
         for f in record._meta.concrete_fields
         if f.editable and not f.primary_key
     ]
+    if isinstance(record, Article):
+        # Not form fields, but what staff do: publishing, unpublishing, a
+        # review, and edits waiting in the working copy.
+        names += ["status", "published_at", "review_state", "working_copy"]
     values = [str(getattr(record, name)) for name in names]
     if isinstance(record, Article):
         values.append(sorted(record.topics.values_list("pk", flat=True)))
