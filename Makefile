@@ -1,6 +1,6 @@
 # Two commands for a fresh machine: `make run` serves the site, `make test` tests it.
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check audit screenshots bench
+.PHONY: help run test lint format check audit screenshots bench bench-reports
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,7 @@ help:
 	@echo "make audit   HTML checker and Lighthouse on the site built as in production"
 	@echo "make screenshots  regenerate docs/screenshots/ for the README"
 	@echo "make bench   measure the site as in production with wrk (README, Performance)"
+	@echo "make bench-reports  time the admin's reports and front page at 10,000 requests"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON_FOR_VENV)" ]; then \
@@ -79,3 +80,6 @@ screenshots: $(VENV)/.requirements-dev
 
 bench: $(VENV)/.requirements
 	$(BIN)/python bench/run.py
+
+bench-reports: $(VENV)/.requirements
+	$(BIN)/python bench/reports.py

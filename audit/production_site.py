@@ -83,7 +83,8 @@ def wait_until_serving(url, server, seconds=30):
 
 
 @contextlib.contextmanager
-def production_site():
+def production_site(demo_data=False):
+    """The running site; with demo_data, made-up requests and bookings too."""
     with tempfile.TemporaryDirectory(prefix="roswell-audit-") as scratch:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -114,6 +115,9 @@ def production_site():
         manage(env, "createcachetable")
         manage(env, "collectstatic", "--no-input")
         manage(env, "load_starter_content")
+        if demo_data:
+            # demo_data refuses to run without debug, as it should on a real site.
+            manage(env | {"DJANGO_DEBUG": "1"}, "demo_data")
         manage(env, "createsuperuser", "--no-input")
         manage(env, "shell", "-c", ADD_AUTHENTICATOR_APP.format(key=totp_key))
         server = subprocess.Popen(

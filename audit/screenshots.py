@@ -1,9 +1,11 @@
 """
 `make screenshots`: pictures of the site for the README, in docs/screenshots/.
 
-The home page, an article, the consultation form with its errors and the
-admin's article editor, each at a phone's width (375 px) and a desktop's
-(1280 px), taken in Debian's Chromium from the site served as in production.
+The home page, an article, the consultation form with its errors, the
+admin's article editor, and the admin's front page and reports over made-up
+requests and bookings (`manage.py demo_data`), each at a phone's width (375 px)
+and a desktop's (1280 px), taken in Debian's Chromium from the site served as in
+production.
 """
 
 import re
@@ -41,7 +43,7 @@ def take(page, name, width_name):
 
 def main():
     FOLDER.mkdir(parents=True, exist_ok=True)
-    with production_site() as site, sync_playwright() as playwright:
+    with production_site(demo_data=True) as site, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
@@ -60,6 +62,14 @@ def main():
             page.get_by_role("link", name=re.compile("^Ketamine Therapy")).click()
             expect(page.locator(".ProseMirror[contenteditable=true]")).to_be_visible()
             take(page, "admin-article-editor", width_name)
+            page.goto(site.url + "/admin/")
+            expect(page.get_by_text("Needs attention now")).to_be_visible()
+            take(page, "admin-dashboard", width_name)
+            page.goto(site.url + "/admin/reports/")
+            expect(
+                page.get_by_text("Requests and bookings per week").first
+            ).to_be_visible()
+            take(page, "admin-reports", width_name)
             page.close()
         browser.close()
     return 0

@@ -25,6 +25,7 @@ from roswell_site.admin import HistoryAdmin
 from roswell_site.client_ip import client_address
 
 from .availability import days_between, free_slots, local_midnight
+from .dashboard import undelivered_booking_messages
 from .encryption import EncryptedTextField
 from .models import (
     FREE_MAIL_DOMAINS,
@@ -59,6 +60,7 @@ PATIENT_FIELDS = (
     "preferred_time",
     "message",
     "heard_about",
+    "source_article",
     "consent_at",
     "created_at",
 )
@@ -109,6 +111,34 @@ class NotificationFilter(admin.SimpleListFilter):
             return queryset.not_delivered()
         if self.value() == "yes":
             return queryset.filter(staff_notified_at__isnull=False)
+        return queryset
+
+
+class ContactFilter(admin.SimpleListFilter):
+    title = "first contact"
+    parameter_name = "contact"
+
+    def lookups(self, request, model_admin):
+        return (("awaiting", "Not yet contacted"),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "awaiting":
+            return queryset.awaiting_first_contact()
+        return queryset
+
+
+class BookingMailFilter(admin.SimpleListFilter):
+    title = "e-mail"
+    parameter_name = "mail"
+
+    def lookups(self, request, model_admin):
+        return (("failed", "An e-mail failed and was not sent since"),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.filter(
+                pk__in=undelivered_booking_messages().values("booking")
+            )
         return queryset
 
 
@@ -170,8 +200,10 @@ class ConsultationRequestAdmin(HistoryAdmin):
         "treatment",
         "created_at",
         "is_urgent",
+        ContactFilter,
         NotificationFilter,
         "assigned_to",
+        ("source_article", admin.RelatedOnlyFieldListFilter),
     )
     search_fields = ("reference", "full_name", "email", "phone")
     readonly_fields = (
@@ -724,7 +756,7 @@ class BookingAdmin(HistoryAdmin):
     """
 
     list_display = ("starts_at", "consultation_type", "calendar", "status", "reference")
-    list_filter = ("status", "calendar", "consultation_type")
+    list_filter = ("status", "calendar", "consultation_type", BookingMailFilter)
     date_hierarchy = "starts_at"
     list_select_related = ("consultation", "consultation_type", "calendar")
     search_fields = ("consultation__reference",)

@@ -261,6 +261,7 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
             if "message" in data:
                 data["message"] = clean_text(data["message"], multiline=True)
         super().__init__(data, *args, **kwargs)
+        self.article = article
         self.fields["treatment"].queryset = Treatment.objects.filter(is_active=True)
         self.fields["treatment"].empty_label = "Please choose"
         if not self.is_bound:
@@ -310,7 +311,14 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
         consultation.form_token = self.token_id
         consultation.consent_at = timezone.now()
         consultation.spam_reason = self.spam_reason()
+        consultation.source_article = self.source_article()
         return consultation
+
+    def source_article(self):
+        """The published article whose link the patient followed here, if any."""
+        if not self.article:
+            return None
+        return Article.objects.published().filter(slug=self.article).first()
 
 
 class ConsultationRequestForm(PatientDetailsForm):

@@ -150,6 +150,15 @@ class ConsultationRequestQuerySet(models.QuerySet):
             status=ConsultationRequest.Status.SPAM
         )
 
+    def not_spam(self):
+        return self.exclude(status=ConsultationRequest.Status.SPAM)
+
+    def awaiting_first_contact(self):
+        """New requests nobody has tried to contact yet (booked ones have a time)."""
+        return self.filter(
+            status=ConsultationRequest.Status.NEW, contact_attempts__isnull=True
+        )
+
     def older_than(self, days):
         return self.filter(created_at__lt=timezone.now() - timedelta(days=days))
 
@@ -262,6 +271,15 @@ class ConsultationRequest(models.Model):
     heard_about = models.CharField(
         "how they heard about us", max_length=10, choices=HeardAbout, blank=True
     )
+    source_article = models.ForeignKey(
+        "pages.Article",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consultation_requests",
+        verbose_name="came from the article",
+        help_text="The article whose link the patient followed to the form, if any.",
+    )
     consent_at = models.DateTimeField(
         "consented to be contacted at", help_text="When the patient ticked the consent."
     )
@@ -314,7 +332,12 @@ class ConsultationRequest(models.Model):
 
     class Meta:
         ordering = ["-is_urgent", "-created_at"]
-        permissions = [("export_consultationrequest", "Can export requests as CSV")]
+        # The reports and the dashboard count requests by when they came in.
+        indexes = [models.Index(fields=["created_at"], name="consultation_created_at")]
+        permissions = [
+            ("export_consultationrequest", "Can export requests as CSV"),
+            ("view_reports", "Can view the reports"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="closed") | ~Q(outcome=""),

@@ -284,7 +284,12 @@ class ConsultationRequestView(PatientFormMixin, CachedPageMixin, FormView):
 
     def get_context_data(self, **kwargs):
         book_url = with_article(reverse("bookings:book"), self.request)
-        return super().get_context_data(**kwargs) | {"book_url": book_url}
+        # The form is sent to its own address with the article it came from.
+        form_url = with_article(reverse("bookings:request"), self.request)
+        return super().get_context_data(**kwargs) | {
+            "book_url": book_url,
+            "form_url": form_url,
+        }
 
     def submit(self, form):
         return form.save()

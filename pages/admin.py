@@ -1,4 +1,5 @@
 import copy
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,9 +18,11 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from reversion.models import Version
 
+from bookings.reports import Cell
 from roswell_site.admin import HistoryAdmin
 
 from . import publish_checks, seo
+from .dashboard import REVIEW_SOON_DAYS
 from .forms import DeletedArticleAddressForm
 from .models import (
     CONTENT_FIELDS,
@@ -34,6 +37,9 @@ from .models import (
 
 # Search engines show about this many characters of a page's title.
 SEARCH_RESULT_TITLE_LENGTH = 60
+
+# The article's figure on its admin page: requests that came from it lately.
+ATTRIBUTION_DAYS = 90
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -99,11 +105,17 @@ class ReviewDueFilter(admin.SimpleListFilter):
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return (("overdue", "Review overdue"), ("never", "Never reviewed"))
+        return (
+            ("overdue", "Review overdue"),
+            ("due", f"Due within {REVIEW_SOON_DAYS} days or overdue"),
+            ("never", "Never reviewed"),
+        )
 
     def queryset(self, request, queryset):
         if self.value() == "overdue":
             return queryset.review_overdue()
+        if self.value() == "due":
+            return queryset.review_due_within(REVIEW_SOON_DAYS)
         if self.value() == "never":
             return queryset.filter(last_reviewed__isnull=True)
         return queryset
@@ -283,6 +295,7 @@ class ArticleAdmin(HistoryAdmin):
         "next_review_due",
         "created_at",
         "updated_at",
+        "requests_from_it",
     )
     actions = (
         "submit_selected",
@@ -314,6 +327,7 @@ class ArticleAdmin(HistoryAdmin):
                 "History",
                 {"classes": ("collapse",), "fields": ("created_at", "updated_at")},
             ),
+            ("Patients it brought", {"fields": ("requests_from_it",)}),
         )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -481,6 +495,20 @@ class ArticleAdmin(HistoryAdmin):
             lambda article: article.unpublish(by=request.user),
             "unpublished",
         )
+
+    @admin.display(description=f"requests in the last {ATTRIBUTION_DAYS} days")
+    def requests_from_it(self, article):
+        """
+        Consultation requests whose patient followed this article's link to the
+        form; a small number shows as "<5", as in the reports.
+        """
+        if article.pk is None:
+            return "–"
+        since = timezone.now() - timedelta(days=ATTRIBUTION_DAYS)
+        requests = article.consultation_requests.not_spam().filter(
+            created_at__gte=since
+        )
+        return f"{Cell(requests.count())} (counted from the article's link to the form)"
 
     def delete_view(self, request, object_id, extra_context=None):
         """Deleting a published article asks where its address should go."""

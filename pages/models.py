@@ -238,10 +238,11 @@ class ArticleQuerySet(models.QuerySet):
         Published and scheduled articles whose clinical review is overdue or due
         within REVIEW_DUE_SOON_DAYS, the most urgent first.
         """
-        soon = timezone.localdate() + timedelta(days=REVIEW_DUE_SOON_DAYS)
-        return self.filter(
-            status=Article.Status.PUBLISHED, next_review_due__lte=soon
-        ).order_by("next_review_due", "title")
+        return (
+            self.filter(status=Article.Status.PUBLISHED)
+            .review_due_within(REVIEW_DUE_SOON_DAYS)
+            .order_by("next_review_due", "title")
+        )
 
     def in_state(self, state):
         """Articles in one of Article.State, as the admin's list shows them."""
@@ -266,6 +267,12 @@ class ArticleQuerySet(models.QuerySet):
         """Articles submitted for review by someone other than this reviewer."""
         return self.filter(review_state=Article.Review.IN_REVIEW).exclude(
             submitted_by=user
+        )
+
+    def review_due_within(self, days):
+        """Articles whose review is overdue or due in the next `days` days."""
+        return self.filter(
+            next_review_due__lte=timezone.localdate() + timedelta(days=days)
         )
 
     def search(self, terms):
@@ -1188,6 +1195,8 @@ class RedirectQuerySet(models.QuerySet):
         The redirect stored for the first of these addresses that has one and
         leads somewhere visitors may go, or None: one query on the unique index.
         """
+        # PostgreSQL cannot even compare text holding a NUL: no redirect has one.
+        addresses = [address for address in addresses if "\x00" not in address]
         found = {
             redirect.old_path: redirect
             for redirect in self.filter(old_path__in=addresses).select_related(

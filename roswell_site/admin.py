@@ -52,6 +52,9 @@ class ClinicAdminSite(admin.AdminSite):
         return csp_override(ADMIN_CSP)(update_wrapper(inner, checked))
 
     def get_urls(self):
+        # Here, not at the top: the apps' admin modules import this one.
+        from bookings.reports import ReportCSVView, ReportsView
+
         def step(view, **initkwargs):
             return self.admin_view(
                 view.as_view(admin_site=self, **initkwargs), before_second_step=True
@@ -74,8 +77,31 @@ class ClinicAdminSite(admin.AdminSite):
                 page(mfa_views.RemoveDeviceView),
                 name="mfa_remove",
             ),
+            path("reports/", page(ReportsView), name="reports"),
+            path(
+                "reports/<slug:slug>.csv",
+                self.admin_view(ReportCSVView.as_view()),
+                name="reports_csv",
+            ),
             *super().get_urls(),
         ]
+
+    def index(self, request, extra_context=None):
+        """The app list, under "Needs attention now" for what this login may see."""
+        from bookings.dashboard import may_see_patients, patient_lines
+        from pages.dashboard import may_see_articles, review_lines
+
+        attention = []
+        if may_see_patients(request.user):
+            attention += patient_lines()
+        if may_see_articles(request.user):
+            attention += review_lines()
+        extra_context = {
+            **(extra_context or {}),
+            "needs_attention": attention,
+            "may_see_reports": request.user.has_perm("bookings.view_reports"),
+        }
+        return super().index(request, extra_context)
 
 
 class HistoryAdmin(CompareVersionAdmin):

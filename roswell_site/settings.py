@@ -563,6 +563,10 @@ PAGES_REVIEW_INTERVAL_MONTHS = int(os.environ.get("PAGES_REVIEW_INTERVAL_MONTHS"
 # sets it to the checkout's git commit when the environment does not.
 RELEASE = os.environ.get("DJANGO_RELEASE", "")
 
+# Any figure of the reports page counting fewer people than this shows "<5"
+# (for 5) and is left out of its CSV, so a report identifies nobody.
+REPORTS_MIN_CELL_SIZE = int(os.environ.get("REPORTS_MIN_CELL_SIZE", "5"))
+
 # The site's public address (no trailing slash): for links in e-mail, canonical
 # and Open Graph addresses, the sitemap, robots.txt and the feed.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -29,8 +29,25 @@ def in_ci():
     return os.environ.get("CI", "").lower() == "true"
 
 
+def flushes_the_database(item):
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(marker and marker.kwargs.get("transaction")) or any(
+        name in fixtures for name in ("transactional_db", "live_server")
+    )
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Tests marked postgresql only mean something there; CI runs them on it."""
+    """
+    Tests that flush the database (live server, transactional) run last. pytest-django
+    sorts them so, but pytest then regroups tests by session-scoped parameters
+    (Playwright's browser), which moved the browser tests ahead of others; those
+    then found the data the migrations make (groups, treatments) flushed away.
+
+    Tests marked postgresql only mean something there; CI runs them on it.
+    """
+    items.sort(key=flushes_the_database)
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
         return
     deselected = [item for item in items if item.get_closest_marker("postgresql")]

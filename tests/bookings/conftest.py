@@ -10,7 +10,9 @@ from unittest import mock
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from bookings.forms import issue_form_token
@@ -207,5 +209,46 @@ def make_booking(fibromyalgia):
             blocked_until=ends_at + consultation_type.buffer,
             **fields,
         )
+
+    return make
+
+
+@pytest.fixture
+def make_consultation(fibromyalgia):
+    def make(created_at, **fields):
+        """A request received at created_at (auto_now_add set aside)."""
+        fields.setdefault("treatment", fibromyalgia)
+        consultation = ConsultationRequest.objects.create(
+            form_token=secrets.token_hex(16),
+            full_name="Maria Lopez",
+            email="maria@example.org",
+            phone="+17705550188",
+            preferred_contact="phone",
+            consent_at=created_at,
+            **fields,
+        )
+        ConsultationRequest.objects.filter(pk=consultation.pk).update(
+            created_at=created_at
+        )
+        consultation.created_at = created_at
+        return consultation
+
+    return make
+
+
+@pytest.fixture
+def staff_client(db):
+    """A logged-in client for a new staff login with these permission codenames."""
+
+    def make(*codenames):
+        user = User.objects.create_user(
+            f"staff-{secrets.token_hex(4)}", password="a long test password 1"
+        )
+        user.is_staff = True
+        user.save()
+        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        client = Client()
+        client.force_login(user)
+        return client
 
     return make

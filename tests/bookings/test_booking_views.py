@@ -982,3 +982,13 @@ def test_booking_post_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(16):
         response = client.post(details_url(phone_call), data)
     assert response["Location"] == "/consultation/booked/"
+
+
+def test_booking_from_an_articles_link_records_that_article_on_its_request(
+    client, phone_call, team, clock, booking_data, make_article
+):
+    article = make_article("Fibro", published_at=NOW - timedelta(days=3))
+
+    client.post(f"{details_url(phone_call)}?article=fibro", booking_data(client))
+
+    assert Booking.objects.get().consultation.source_article == article

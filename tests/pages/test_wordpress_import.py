@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from pages import publish_checks
 from pages.models import Article, Page, Redirect, Topic, WordPressItem
+from pages.wordpress import clean_content
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORT = FIXTURES / "wordpress-export.xml"
@@ -340,3 +341,46 @@ def test_a_picture_over_the_size_limit_is_reported(export, settings):
 
     assert not Article.objects.get(slug=FIBRO).hero_image
     assert "Please upload an image of at most 1000" in output
+
+
+@pytest.mark.parametrize(
+    ("content", "cleaned"),
+    [
+        ('<p>Before</p>[gallery ids="1,2,3"]<p>After</p>', "<p>Before</p><p>After</p>"),
+        (
+            "<p>Pain eased [1] in most [citation needed].</p>",
+            "<p>Pain eased [1] in most [citation needed].</p>",
+        ),
+        (
+            '<p>[su_note note_color="#fff"][su_highlight]Call us[/su_highlight]'
+            "[/su_note]</p>",
+            "<p>Call us</p>",
+        ),
+        ("<h1>Title</h1><h5>Small</h5>", "<h2>Title</h2><h4>Small</h4>"),
+        (
+            "First line\nsecond line\n\nNext paragraph",
+            "<p>First line<br>second line</p><p>Next paragraph</p>",
+        ),
+    ],
+)
+def test_bodies_keep_text_and_lose_what_means_nothing_here(content, cleaned):
+    assert clean_content(content) == cleaned
+
+
+def test_addresses_beyond_ascii_become_plain_slugs_and_still_redirect(client, export):
+    export.write_text(
+        export.read_text()
+        .replace(
+            "<![CDATA[fibromyalgia]]></wp:category_nicename>",
+            "<![CDATA[fibromyalg%c3%ada]]></wp:category_nicename>",
+        )
+        .replace('nicename="fibromyalgia"', 'nicename="fibromyalg%c3%ada"')
+    )
+
+    run_import(export, "--uploads", UPLOADS)
+
+    assert Topic.objects.get(name="Fibromyalgia").slug == "fibromyalgia"
+    assert client.get("/category/fibromyalg%C3%ADa/")["Location"] == (
+        "/topics/fibromyalgia/"
+    )
+    assert Article.objects.get(slug=FIBRO).topics.filter(slug="fibromyalgia").exists()

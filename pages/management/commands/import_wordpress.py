@@ -8,6 +8,7 @@ import html
 import io
 import urllib.request
 from pathlib import Path
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,11 +50,17 @@ def summary_for(item, body):
     return Truncator(text).chars(META_DESCRIPTION_LENGTH)
 
 
+def web_slug(value, model):
+    """WordPress's slug (percent-encoded beyond ASCII) as the model's slugs are."""
+    return slugify(unquote(value))[: model._meta.get_field("slug").max_length]
+
+
 def slug_for(item, model):
     """The item's slug, fitting the model, where no page of the site is already."""
-    slug = (item.slug or slugify(item.title))[
-        : model._meta.get_field("slug").max_length
-    ]
+    slug = (
+        web_slug(item.slug or item.title, model)
+        or f"{item.post_type}-{item.wordpress_id}"
+    )
     if model is Page and resolve(f"/{slug}/").view_name != "pages:page":
         return f"{slug[:95]}-page"  # such as "articles" or "search"
     return slug
@@ -207,9 +214,8 @@ class Command(BaseCommand):
         return record
 
     def topic_for(self, term):
-        return Topic.objects.filter(name=term.name).first() or Topic(
-            slug=term.slug[:100]
-        )
+        slug = web_slug(term.slug, Topic) or f"topic-{term.wordpress_id}"
+        return Topic.objects.filter(name=term.name).first() or Topic(slug=slug)
 
     def fill_topic(self, topic, term):
         topic.name = term.name[:100]
