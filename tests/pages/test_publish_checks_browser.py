@@ -186,6 +186,7 @@ def test_publishing_with_problems_is_refused_and_keeps_the_edits(
         page.keyboard.press("Backspace")
     page.keyboard.type("Ketamine may ease the pain. Results vary.")
     # The changed text needs approving again: each step saves the edits first.
+    take_step(page, "Submit for review", "submitted for review")
     take_step(page, "Approve", "approved")
     take_step(page, "Publish", "published")
     assert Article.objects.get().is_public
