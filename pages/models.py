@@ -1,15 +1,20 @@
+import calendar
+import functools
 import hashlib
 import html
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connections, models, transaction
 from django.db.models import F, Q
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.template.defaultfilters import filesizeformat
@@ -21,7 +26,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, slugify
 from django_prose_editor.fields import ProseEditorField, create_sanitizer
 
-from .images import HeroImageField, preview_copy, webp_renditions
+from .images import HeroImageField, preview_copy, webp_renditions, without_metadata
 
 # What the editor offers is also exactly what the server keeps: the allowlist
 # of tags and attributes is generated from this list, so whatever a browser
@@ -50,11 +55,51 @@ HERO_IMAGE_PREVIEW_WIDTH = 1200
 
 TOC_HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.DOTALL)
 
+# What staff edit in an article: on a published article, edits to these wait in
+# its working copy until they are approved and published.
+CONTENT_FIELDS = ("title", "slug", "summary", "body", "hero_image", "hero_image_alt")
+
+# What a clinical reviewer approves: a change to any of these needs approval again.
+APPROVED_FIELDS = ("title", "summary", "body", "hero_image", "hero_image_alt")
+
+REVIEW_STAMP_FIELDS = ("reviewed_by", "last_reviewed", "next_review_due")
+
+# How far ahead the digest of reviews due looks.
+REVIEW_DUE_SOON_DAYS = 30
+
 
 def body_field(help_text):
     return ProseEditorField(
         extensions=BODY_EXTENSIONS, sanitize=True, blank=True, help_text=help_text
     )
+
+
+def add_months(day, months):
+    """The same day of the month `months` later, or that month's last day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def fingerprint(text):
+    """A digest of what a reviewer approves, to tell when it changed since."""
+    approved = {field: text[field] for field in APPROVED_FIELDS}
+    return hashlib.sha256(json.dumps(approved, sort_keys=True).encode()).hexdigest()
+
+
+def workflow_step(method):
+    """
+    A step of the review workflow, taken on the article as saved (whatever an
+    older copy in memory says), locked until its transaction commits.
+    """
+
+    @functools.wraps(method)
+    def step(self, *args, **kwargs):
+        with transaction.atomic():
+            self.refresh_from_db(from_queryset=Article.objects.select_for_update())
+            return method(self, *args, **kwargs)
+
+    return step
 
 
 def validate_image_size(image):
@@ -188,6 +233,42 @@ class ArticleQuerySet(models.QuerySet):
     def review_overdue(self):
         return self.filter(next_review_due__lt=timezone.localdate())
 
+    def review_due_soon(self):
+        """
+        Published and scheduled articles whose clinical review is overdue or due
+        within REVIEW_DUE_SOON_DAYS, the most urgent first.
+        """
+        return (
+            self.filter(status=Article.Status.PUBLISHED)
+            .review_due_within(REVIEW_DUE_SOON_DAYS)
+            .order_by("next_review_due", "title")
+        )
+
+    def in_state(self, state):
+        """Articles in one of Article.State, as the admin's list shows them."""
+        now = timezone.now()
+        draft = Q(status=Article.Status.DRAFT)
+        public = Q(status=Article.Status.PUBLISHED, published_at__lte=now)
+        conditions = {
+            Article.State.DRAFT: draft & Q(review_state=Article.Review.EDITING),
+            Article.State.IN_REVIEW: draft & Q(review_state=Article.Review.IN_REVIEW),
+            Article.State.CHANGES_REQUESTED: draft
+            & Q(review_state=Article.Review.CHANGES_REQUESTED),
+            Article.State.APPROVED: draft & Q(review_state=Article.Review.APPROVED),
+            Article.State.SCHEDULED: Q(
+                status=Article.Status.PUBLISHED, published_at__gt=now
+            ),
+            Article.State.PUBLISHED: public & Q(working_copy__isnull=True),
+            Article.State.PENDING_CHANGES: public & Q(working_copy__isnull=False),
+        }
+        return self.filter(conditions[state])
+
+    def waiting_for_review_by(self, user):
+        """Articles submitted for review by someone other than this reviewer."""
+        return self.filter(review_state=Article.Review.IN_REVIEW).exclude(
+            submitted_by=user
+        )
+
     def review_due_within(self, days):
         """Articles whose review is overdue or due in the next `days` days."""
         return self.filter(
@@ -226,6 +307,23 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
+
+    class Review(models.TextChoices):
+        EDITING = "editing", "Being written"
+        IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+
+    class State(models.TextChoices):
+        """Where an article is in its way to the public, as staff see it."""
+
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHED = "published", "Published"
+        PENDING_CHANGES = "pending_changes", "Published with pending changes"
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(
@@ -267,27 +365,80 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
         max_length=10,
         choices=Status,
         default=Status.DRAFT,
-        help_text="Drafts are only visible to staff.",
+        editable=False,
+        help_text="Drafts are only visible to staff. Publishers publish an article "
+        "once a clinical reviewer has approved it.",
     )
     published_at = models.DateTimeField(
         "publication date",
         null=True,
         blank=True,
-        help_text="When the article goes public. A date in the future schedules it; "
-        "left empty, it is set to the moment you publish.",
+        editable=False,
+        help_text="When the article goes public: the moment it is published, or "
+        "the date it is scheduled for.",
+    )
+    review_state = models.CharField(
+        "clinical review",
+        max_length=20,
+        choices=Review,
+        default=Review.EDITING,
+        editable=False,
+    )
+    approved_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="A digest of the text the reviewer approved: any change to it "
+        "needs approval again.",
+    )
+    working_copy = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Edits to a published article, kept aside until they are "
+        "approved and published; the public sees the published version meanwhile.",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    review_comment = models.TextField(
+        "reviewer's comment",
+        blank=True,
+        editable=False,
+        help_text="What the reviewer asked to change when sending the article back.",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
     )
     reviewed_by = models.CharField(
         "medically reviewed by",
         max_length=200,
         blank=True,
-        help_text="Name and credentials, for example “Jane Doe, MD”.",
+        editable=False,
+        help_text="The approving reviewer's name and credentials, from their staff "
+        "profile, as shown on the article.",
     )
-    last_reviewed = models.DateField("last reviewed", null=True, blank=True)
+    last_reviewed = models.DateField(
+        "last reviewed", null=True, blank=True, editable=False
+    )
     next_review_due = models.DateField(
         "next review due",
         null=True,
         blank=True,
-        help_text="When the clinical content should be checked again.",
+        editable=False,
+        help_text="When the clinical content should be checked again: "
+        "PAGES_REVIEW_INTERVAL_MONTHS after each approval.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -309,6 +460,14 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
                 condition=LessThanOrEqual(Length("summary"), META_DESCRIPTION_LENGTH),
                 name="article_summary_fits_meta_description",
             ),
+            models.CheckConstraint(
+                condition=~Q(review_state="approved") | ~Q(approved_fingerprint=""),
+                name="article_approval_records_the_text",
+            ),
+        ]
+        permissions = [
+            ("approve_article", "Can approve articles' clinical content"),
+            ("publish_article", "Can publish, schedule and unpublish articles"),
         ]
 
     def __str__(self):
@@ -317,6 +476,7 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
     def save(self, *args, **kwargs):
         self.body = sanitize_body(self.body)
         self.date_if_published_now()
+        self.forget_outdated_approval()
         if not self.hero_image:
             self.hero_image_renditions = {}
         super().save(*args, **kwargs)
@@ -349,6 +509,341 @@ class Article(LeavesRedirectOnMove, BodyWithContents, models.Model):
         """Publishing without a publication date means publishing now."""
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
+
+    def forget_outdated_approval(self):
+        """An approval holds only for the text approved: after a change, it is gone."""
+        if self.review_state == self.Review.APPROVED and (
+            self.approved_fingerprint != fingerprint(self.pending_text())
+        ):
+            self.review_state = self.Review.EDITING
+            if self.working_copy:
+                self.working_copy.pop("review", None)
+
+    @property
+    def has_live_version(self):
+        """Published or scheduled: edits wait in the working copy."""
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def has_pending_changes(self):
+        return self.working_copy is not None
+
+    def live_text(self):
+        """The content fields as the article's own row holds them."""
+        text = {field: getattr(self, field) for field in CONTENT_FIELDS}
+        return text | {"hero_image": self.hero_image.name or ""}
+
+    def pending_text(self):
+        """What the next publication would make public: the working copy, if any."""
+        return self.working_copy or self.live_text()
+
+    @property
+    def is_approved(self):
+        """Whether a clinical reviewer approved the text that would be published."""
+        return (
+            self.review_state == self.Review.APPROVED
+            and self.approved_fingerprint == fingerprint(self.pending_text())
+        )
+
+    @property
+    def state(self):
+        """Where the article is on its way to the public: one of Article.State."""
+        if self.status == self.Status.PUBLISHED:
+            if not self.is_public:
+                return self.State.SCHEDULED
+            if self.has_pending_changes:
+                return self.State.PENDING_CHANGES
+            return self.State.PUBLISHED
+        if self.review_state == self.Review.EDITING:
+            return self.State.DRAFT
+        return self.State(self.review_state)
+
+    def actions_for(self, user):
+        """The steps of the review workflow open to this user at this stage."""
+        actions = []
+        approved = self.is_approved
+        # Offered to whoever may edit: the edits made with it are saved first.
+        if user.has_perm("pages.change_article"):
+            if self.review_state != self.Review.IN_REVIEW:
+                actions.append("submit")
+        if user.has_perm("pages.approve_article"):
+            # A published text, approved before, is approved again at its review.
+            rereview = self.has_live_version and not self.has_pending_changes
+            if not approved or rereview:
+                actions.append("approve")
+            if self.review_state == self.Review.IN_REVIEW:
+                actions.append("send_back")
+        if user.has_perm("pages.publish_article"):
+            if approved and (not self.is_public or self.has_pending_changes):
+                actions.append("publish")
+            if approved and not self.is_public:
+                actions.append("schedule")
+            if self.has_live_version:
+                actions.append("unpublish")
+        return actions
+
+    def stored_picture_name(self, picture):
+        """
+        The storage name of a picture from the admin's form: an upload is stored
+        now (without its metadata, as HeroImageField does), to go public later.
+        """
+        if not picture:
+            return ""
+        if isinstance(picture, FieldFile):
+            return picture.name
+        content, extension = without_metadata(picture)
+        field = self._meta.get_field("hero_image")
+        name = field.generate_filename(
+            self, str(PurePosixPath(picture.name).with_suffix(extension))
+        )
+        return field.storage.save(name, content)
+
+    @workflow_step
+    def keep_working_copy(self, edits, topic_ids):
+        """
+        Keep edits to a published article aside, leaving the public version as
+        it is: `edits` has the CONTENT_FIELDS, with the picture as the admin's
+        form gives it. Edits that match the public version leave nothing pending.
+        """
+        edits = edits | {
+            "body": sanitize_body(edits["body"]),
+            "hero_image": self.stored_picture_name(edits["hero_image"]),
+        }
+        topic_ids = sorted(topic_ids)
+        live_topic_ids = sorted(self.topics.values_list("pk", flat=True))
+        if edits == self.live_text() and topic_ids == live_topic_ids:
+            self.working_copy = None
+        else:
+            review = (self.working_copy or {}).get("review")
+            self.working_copy = edits | {"topics": topic_ids}
+            if review:
+                self.working_copy["review"] = review
+        self.forget_outdated_approval()
+        # Not updated_at: the public page shows when the public version changed.
+        self.save(update_fields=["working_copy", "review_state"])
+
+    def apply_working_copy(self):
+        """
+        Put the working copy onto the article's own fields (in memory), and
+        return its topics' ids, or None without a working copy.
+        """
+        if not self.working_copy:
+            return None
+        for field in CONTENT_FIELDS:
+            setattr(self, field, self.working_copy[field])
+        if review := self.working_copy.get("review"):
+            self.reviewed_by = review["reviewed_by"]
+            self.last_reviewed = date.fromisoformat(review["last_reviewed"])
+            self.next_review_due = date.fromisoformat(review["next_review_due"])
+        topic_ids = self.working_copy["topics"]
+        self.working_copy = None
+        return topic_ids
+
+    def preview_of_working_copy(self):
+        """
+        For staff preview: this article as it will look once its pending
+        changes are published (an unsaved copy, topics included).
+        """
+        preview = Article.objects.get(pk=self.pk)
+        live_picture = preview.hero_image.name
+        topic_ids = preview.apply_working_copy()
+        if preview.hero_image.name != live_picture:
+            # The copies for the page are made when the new picture is published.
+            preview.hero_image_renditions = {}
+        preview._prefetched_objects_cache = {
+            "topics": Topic.objects.filter(pk__in=topic_ids)
+        }
+        preview.shows_pending_changes = True
+        return preview
+
+    def to_be_published(self):
+        """This article as publishing it would make it: its working copy applied."""
+        return self.preview_of_working_copy() if self.has_pending_changes else self
+
+    def refuse_unless_checks_pass(self):
+        """Refuse to publish what the publish checks block, listing why."""
+        from . import publish_checks  # publish_checks imports this module
+
+        errors = publish_checks.blocking_errors(self.to_be_published())
+        if errors:
+            raise ValidationError(
+                [
+                    ValidationError(
+                        "This article cannot be published until these problems "
+                        "are fixed:",
+                        code="publish_checks",
+                    ),
+                    *(
+                        ValidationError(str(finding), code="publish_checks")
+                        for finding in errors
+                    ),
+                ]
+            )
+
+    def refuse_unless_allowed(self, user, permission, action):
+        if not user.has_perm(permission):
+            raise ValidationError(
+                "You may not %(action)s articles.",
+                code="permission_denied",
+                params={"action": action},
+            )
+
+    @workflow_step
+    def submit_for_review(self, by):
+        """Ask the clinical reviewers to review the text; they are e-mailed."""
+        self.refuse_unless_allowed(by, "pages.change_article", "submit")
+        if self.review_state == self.Review.IN_REVIEW:
+            raise ValidationError(
+                "This article is already waiting for review.", code="already_in_review"
+            )
+        if self.is_approved:
+            raise ValidationError(
+                "This text is already approved.", code="already_approved"
+            )
+        self.review_state = self.Review.IN_REVIEW
+        self.submitted_by = by
+        self.submitted_at = timezone.now()
+        self.review_comment = ""
+        self.save(
+            update_fields=[
+                "review_state",
+                "submitted_by",
+                "submitted_at",
+                "review_comment",
+            ]
+        )
+        for reviewer in reviewers().exclude(pk=by.pk):
+            ReviewMessage.objects.queue(
+                ReviewMessage.Kind.SUBMITTED, reviewer, article=self
+            )
+
+    @workflow_step
+    def approve(self, by):
+        """
+        Approve the text for publication, stamped with the reviewer's name and
+        credentials, today's date and the next review's date. On a published
+        article with pending changes, the stamps wait with them.
+        """
+        self.refuse_unless_allowed(by, "pages.approve_article", "approve")
+        if self.is_approved and not (
+            self.has_live_version and not self.has_pending_changes
+        ):
+            raise ValidationError(
+                "This text is already approved.", code="already_approved"
+            )
+        today = timezone.localdate()
+        stamps = {
+            "reviewed_by": StaffProfile.byline_of(by),
+            "last_reviewed": today,
+            "next_review_due": add_months(today, settings.PAGES_REVIEW_INTERVAL_MONTHS),
+        }
+        if self.has_pending_changes:
+            self.working_copy["review"] = {
+                field: value if field == "reviewed_by" else value.isoformat()
+                for field, value in stamps.items()
+            }
+        else:
+            for field, value in stamps.items():
+                setattr(self, field, value)
+        self.mark_text_approved()
+        self.approved_by = by
+        self.review_comment = ""
+        self.save(
+            update_fields=[
+                *REVIEW_STAMP_FIELDS,
+                "working_copy",
+                "review_state",
+                "approved_fingerprint",
+                "approved_by",
+                "review_comment",
+            ]
+        )
+        self.tell_writer(ReviewMessage.Kind.APPROVED, by)
+
+    def mark_text_approved(self):
+        """Record the text to be published, as it is now, as the approved one."""
+        self.review_state = self.Review.APPROVED
+        self.approved_fingerprint = fingerprint(self.pending_text())
+
+    @workflow_step
+    def send_back(self, by, comment):
+        """Return the text to its writer with what to change; they are e-mailed."""
+        self.refuse_unless_allowed(by, "pages.approve_article", "send back")
+        if self.review_state != self.Review.IN_REVIEW:
+            raise ValidationError(
+                "Only an article waiting for review can be sent back.",
+                code="not_in_review",
+            )
+        comment = comment.strip()
+        if not comment:
+            raise ValidationError(
+                "Please say what needs to change before sending the article back.",
+                code="comment_required",
+            )
+        self.review_state = self.Review.CHANGES_REQUESTED
+        self.review_comment = comment
+        self.save(update_fields=["review_state", "review_comment"])
+        self.tell_writer(ReviewMessage.Kind.SENT_BACK, by, comment=comment)
+
+    def tell_writer(self, kind, by, comment=""):
+        writer = self.submitted_by
+        if writer and writer != by:
+            ReviewMessage.objects.queue(kind, writer, article=self, comment=comment)
+
+    @workflow_step
+    def publish(self, by, at=None):
+        """
+        Make the approved text public: at once, or at `at` when that is in the
+        future (scheduling). Pending changes of a published article replace its
+        public version in one transaction. Refused (ValidationError) without the
+        publish permission, a clinical approval of the text to be published, or
+        while the publish checks find errors in it.
+        """
+        self.refuse_unless_allowed(by, "pages.publish_article", "publish")
+        now = timezone.now()
+        if not self.is_approved:
+            raise ValidationError(
+                "A clinical reviewer must approve this text before it is published.",
+                code="not_approved",
+            )
+        if at and at > now and self.is_public:
+            raise ValidationError(
+                "This article is already public: its changes can only be "
+                "published now.",
+                code="already_public",
+            )
+        self.refuse_unless_checks_pass()
+        topic_ids = self.apply_working_copy()
+        if not (at or self.is_public):
+            at = now
+        self.status = self.Status.PUBLISHED
+        self.published_at = at or self.published_at
+        self.validate_unique()
+        self.save()
+        if topic_ids is not None:
+            self.topics.set(topic_ids)
+
+    def schedule(self, by, at):
+        """Publish the approved text at a moment in the future."""
+        if at is None or at <= timezone.now():
+            raise ValidationError(
+                "Please choose a publication date in the future.",
+                code="schedule_not_in_future",
+            )
+        self.publish(by, at=at)
+
+    @workflow_step
+    def unpublish(self, by):
+        """
+        Take the article off the public site. It becomes a draft holding its
+        latest text, pending changes included.
+        """
+        self.refuse_unless_allowed(by, "pages.publish_article", "unpublish")
+        topic_ids = self.apply_working_copy()
+        self.status = self.Status.DRAFT
+        self.save()
+        if topic_ids is not None:
+            self.topics.set(topic_ids)
 
     @property
     def is_public(self):
@@ -503,6 +998,170 @@ class ClinicDetails(models.Model):
         if digits and not digits.startswith("+") and len(digits) == 10:
             digits = "+1" + digits
         return f"tel:{digits}"
+
+
+class StaffProfile(models.Model):
+    """How a member of staff is named on the site: on the articles they review."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    display_name = models.CharField(
+        max_length=150,
+        help_text="Your name as patients should read it, for example “Dr. Jane Doe”.",
+    )
+    credentials = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Degrees or licences shown after your name, for example “MD” or "
+        "“RN, BSN”.",
+    )
+
+    class Meta:
+        verbose_name = "staff profile"
+
+    def __str__(self):
+        return self.byline
+
+    @property
+    def byline(self):
+        """The name and credentials: “Dr. Jane Doe, MD”."""
+        if self.credentials:
+            return f"{self.display_name}, {self.credentials}"
+        return self.display_name
+
+    @classmethod
+    def byline_of(cls, user):
+        """The user's byline, or their name from the user admin without a profile."""
+        profile = cls.objects.filter(user=user).first()
+        if profile:
+            return profile.byline
+        return user.get_full_name() or user.get_username()
+
+
+def reviewers():
+    """Active staff with an e-mail address who may approve articles."""
+    return (
+        get_user_model()
+        .objects.with_perm(
+            "pages.approve_article",
+            include_superusers=False,
+            backend="django.contrib.auth.backends.ModelBackend",
+        )
+        .filter(is_active=True, is_staff=True)
+        .exclude(email="")
+    )
+
+
+class ReviewMessageQuerySet(models.QuerySet):
+    def queue(self, kind, recipient, article=None, comment="", digest_date=None):
+        """
+        Record an e-mail of the review workflow and queue its delivery once the
+        transaction commits. A digest is queued at most once a day per reviewer.
+        """
+        from .tasks import deliver_review_message  # tasks import this module
+
+        if digest_date is not None:
+            message, created = self.get_or_create(
+                kind=kind, recipient=recipient, digest_date=digest_date
+            )
+            if not created:
+                return message
+        else:
+            message = self.create(
+                kind=kind, recipient=recipient, article=article, comment=comment
+            )
+        transaction.on_commit(lambda: deliver_review_message.enqueue(message.pk))
+        return message
+
+
+class ReviewMessage(models.Model):
+    """An e-mail of the review workflow, recorded when the step happens."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted for review, to a reviewer"
+        APPROVED = "approved", "Approved, to the writer"
+        SENT_BACK = "sent_back", "Sent back, to the writer"
+        DIGEST = "digest", "Reviews due, to a reviewer"
+
+    kind = models.CharField(max_length=20, choices=Kind)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    article = models.ForeignKey(
+        Article,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="review_messages",
+    )
+    comment = models.TextField(blank=True)
+    digest_date = models.DateField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a task is sending it."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Failed tries so far."
+    )
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReviewMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "digest_date"],
+                condition=Q(kind="digest"),
+                name="one_review_digest_per_reviewer_a_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="digest", digest_date__isnull=False)
+                | Q(~Q(kind="digest"), article__isnull=False),
+                name="review_message_has_article_or_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d})"
+
+    def claim(self):
+        """
+        Take the right to send this message, for TASKS_RUNNING_TIMEOUT seconds:
+        False when it was sent, or while another task holds it. A claim left by
+        a worker that died expires. Reloads the message.
+        """
+        now = timezone.now()
+        expired = now - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
+        claimed = (
+            ReviewMessage.objects.filter(pk=self.pk, sent_at__isnull=True)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
+            .update(claimed_at=now)
+        )
+        self.refresh_from_db()
+        return bool(claimed)
+
+    def release(self):
+        """Give up this task's claim, unless it expired and another task took it."""
+        ReviewMessage.objects.filter(pk=self.pk, claimed_at=self.claimed_at).update(
+            claimed_at=None
+        )
+        self.claimed_at = None
+
+    def claim_expires_at(self):
+        start = self.claimed_at or timezone.now()
+        return start + timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
+
+    def record_sent(self):
+        self.sent_at = timezone.now()
+        self.save(update_fields=["sent_at"])
+
+    def record_failure(self, error):
+        self.attempts += 1
+        self.last_error = f"{type(error).__name__}: {error}"[:500]
+        self.save(update_fields=["attempts", "last_error"])
 
 
 # WordPress's addresses without "pretty" permalinks: /?p=ID for a post,
@@ -912,6 +1571,10 @@ def record_fingerprint(record):
         for f in record._meta.concrete_fields
         if f.editable and not f.primary_key
     ]
+    if isinstance(record, Article):
+        # Not form fields, but what staff do: publishing, unpublishing, a
+        # review, and edits waiting in the working copy.
+        names += ["status", "published_at", "review_state", "working_copy"]
     values = [str(getattr(record, name)) for name in names]
     if isinstance(record, Article):
         values.append(sorted(record.topics.values_list("pk", flat=True)))

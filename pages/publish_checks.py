@@ -59,6 +59,10 @@ class Finding:
     def is_error(self):
         return self.level == ERROR
 
+    def __str__(self):
+        """The message, quoting the text it is about."""
+        return f"{self.message} (“{self.text}”)" if self.text else self.message
+
 
 def findings(article, topics=None):
     """
@@ -175,44 +179,16 @@ def quote_start(text, words=12):
 
 
 def approval_findings(article):
-    """
-    Clinical approval, until the review workflow records it: the article names
-    its reviewer and review date, and its text was not changed after that date.
-    """
-    if not (article.reviewed_by.strip() and article.last_reviewed):
-        return [
-            error(
-                "not_approved",
-                "No clinical review is recorded: a clinician must review the text "
-                "and be named, with the date, under “Clinical review”.",
-                "reviewed_by",
-            )
-        ]
-    if text_changed_on(article) > article.last_reviewed:
-        return [
-            error(
-                "changed_after_approval",
-                "The text was changed after its last clinical review "
-                f"({article.last_reviewed:%B %-d, %Y}): it needs reviewing again.",
-                "last_reviewed",
-            )
-        ]
-    return []
-
-
-def text_changed_on(article):
-    """The day the article's text was last changed, today if it is being changed."""
-    saved = Article.objects.filter(pk=article.pk).first() if article.pk else None
-    if saved is None or any(
-        getattr(saved, field) != value
-        for field, value in (
-            ("title", article.title),
-            ("summary", article.summary),
-            ("body", sanitize_body(article.body)),
+    if article.is_approved:
+        return []
+    return [
+        error(
+            "not_approved",
+            "A clinical reviewer must approve this text before it is published: "
+            "submit it for review.",
+            "reviewed_by",
         )
-    ):
-        return timezone.localdate()
-    return timezone.localdate(saved.updated_at)
+    ]
 
 
 def review_date_findings(article):

@@ -79,6 +79,12 @@ class ArticleListView(ListView):
 
 
 class ArticleDetailView(VisibleArticlesMixin, DetailView):
+    def get_object(self, queryset=None):
+        article = super().get_object(queryset)
+        if article.has_pending_changes and can_preview(self.request):
+            return article.preview_of_working_copy()
+        return article
+
     def get_context_data(self, **kwargs):
         article = self.object
         # Also the header and footer's: read once.

@@ -555,6 +555,9 @@ PAGES_HTTP_STALE_WHILE_REVALIDATE = int(
     os.environ.get("PAGES_HTTP_STALE_WHILE_REVALIDATE", "300")
 )
 
+# Months from a clinical reviewer's approval of an article to its next review.
+PAGES_REVIEW_INTERVAL_MONTHS = int(os.environ.get("PAGES_REVIEW_INTERVAL_MONTHS", "12"))
+
 # What is deployed (the commit, say): public pages are cached per release, so a
 # deploy never serves pages rendered by the code it replaced. deploy/gunicorn.conf.py
 # sets it to the checkout's git commit when the environment does not.

@@ -8,6 +8,7 @@ from reversion.models import Version
 
 from pages.models import Article
 from tests.conftest import image_bytes
+from tests.pages.conftest import approve_and_publish
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -43,32 +44,24 @@ DANGEROUS = (
 
 
 def article_form(**overrides):
-    now = timezone.localtime()
     data = {
         "title": "Sleep and fibromyalgia",
         "slug": "sleep-and-fibromyalgia",
         "summary": "How poor sleep and fibromyalgia feed each other.",
         "body": "<h2>Why sleep matters</h2><ul><li>Rest</li></ul>"
         '<p><a href="https://example.org/study">A study</a></p>',
-        "status": "draft",
-        "published_at_0": "",
-        "published_at_1": "",
         "hero_image_alt": "",
-        "reviewed_by": "Dr. Jane Doe, MD",
-        "last_reviewed": now.date().isoformat(),
-        "next_review_due": "",
     }
-    if overrides.pop("publish_now", False):
-        data |= {
-            "status": "published",
-            "published_at_0": now.strftime("%Y-%m-%d"),
-            "published_at_1": (now - timedelta(minutes=1)).strftime("%H:%M:%S"),
-        }
     return data | overrides
 
 
+def take_step(client, url, step, **overrides):
+    """Press one of the change page's review and publishing buttons."""
+    return client.post(url, article_form(_workflow=step, **overrides))
+
+
 def test_staff_creates_previews_publishes_and_edits_an_article(
-    admin_client, client, clinic
+    admin_client, client, clinic, django_capture_on_commit_callbacks
 ):
     response = admin_client.post("/admin/pages/article/add/", article_form())
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -81,23 +74,23 @@ def test_staff_creates_previews_publishes_and_edits_an_article(
     assert '<h2 id="why-sleep-matters">Why sleep matters</h2>' in preview.text
     assert '<a href="https://example.org/study"' in preview.text
 
-    admin_client.post(change_url, article_form(publish_now=True))
+    take_step(admin_client, change_url, "approve")
+    take_step(admin_client, change_url, "publish")
     assert "Sleep and fibromyalgia" in client.get("/articles/").text
 
-    admin_client.post(
-        change_url, article_form(publish_now=True, summary="Edited summary.")
-    )
+    take_step(admin_client, change_url, "approve", summary="Edited summary.")
+    assert "Edited summary." not in client.get(article.get_absolute_url()).text
+    with django_capture_on_commit_callbacks(execute=True):
+        take_step(admin_client, change_url, "publish", summary="Edited summary.")
     assert "Edited summary." in client.get(article.get_absolute_url()).text
 
 
 @pytest.mark.parametrize("payload", XSS_PAYLOADS)
 def test_xss_pasted_into_the_body_is_removed(admin_client, client, clinic, payload):
     body = f"<p>Before</p>{payload}<p>After</p>"
-    admin_client.post(
-        "/admin/pages/article/add/", article_form(body=body, publish_now=True)
-    )
+    admin_client.post("/admin/pages/article/add/", article_form(body=body))
 
-    article = Article.objects.get()
+    article = approve_and_publish(Article.objects.get())
     page = client.get(article.get_absolute_url()).text
     prose = page.split('<div class="prose">', 1)[1].split("</div>", 1)[0]
     for marker in DANGEROUS:
@@ -107,12 +100,14 @@ def test_xss_pasted_into_the_body_is_removed(admin_client, client, clinic, paylo
 
 
 def test_publishing_without_a_date_publishes_now(admin_client, client, clinic):
-    response = admin_client.post(
-        "/admin/pages/article/add/", article_form(status="published")
-    )
+    admin_client.post("/admin/pages/article/add/", article_form())
+    change_url = f"/admin/pages/article/{Article.objects.get().pk}/change/"
+    take_step(admin_client, change_url, "approve")
+    response = take_step(admin_client, change_url, "publish")
 
     assert response.status_code == 302
     assert client.get("/articles/sleep-and-fibromyalgia/").status_code == 200
+    assert Article.objects.get().published_at <= timezone.now()
 
 
 def test_page_body_is_sanitised_through_the_admin(admin_client, client, clinic):
@@ -182,10 +177,10 @@ def test_image_over_10_mb_is_rejected(admin_client, settings):
 def test_every_admin_save_keeps_a_revision_that_can_be_restored(
     admin_client, admin_user, client, clinic
 ):
-    admin_client.post("/admin/pages/article/add/", article_form(publish_now=True))
+    admin_client.post("/admin/pages/article/add/", article_form())
     article = Article.objects.get()
     change_url = f"/admin/pages/article/{article.pk}/change/"
-    admin_client.post(change_url, article_form(publish_now=True, summary="Second."))
+    admin_client.post(change_url, article_form(summary="Second."))
 
     versions = Version.objects.get_for_object(article)
     assert len(versions) == 2
@@ -203,7 +198,9 @@ def test_every_admin_save_keeps_a_revision_that_can_be_restored(
 
     first = versions[1]
     revert_url = f"{change_url.removesuffix('change/')}history/{first.pk}/"
-    admin_client.post(revert_url, article_form(publish_now=True))
+    form = admin_client.get(revert_url).context["adminform"].form
+    assert form.initial["summary"] == "How poor sleep and fibromyalgia feed each other."
+    admin_client.post(revert_url, article_form())
     article.refresh_from_db()
     assert article.summary == "How poor sleep and fibromyalgia feed each other."
 

@@ -34,64 +34,70 @@ def typed_value(html, name):
     return unescape(found.group(1))
 
 
+def press(client, article, step, **edits):
+    """
+    Press a review or publishing button of the change page as it stands (the
+    working copy of a published article), with these edits.
+    """
+    text = Article.objects.get(pk=article.pk).pending_text()
+    data = article_form(
+        **{field: text[field] for field in ("title", "slug", "summary", "body")}
+    )
+    return client.post(
+        change_url(article), data | {"_workflow": step} | edits, follow=True
+    )
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
 def test_publishing_an_article_with_an_error_is_refused_and_keeps_the_input(
-    admin_client, clinic
+    admin_client, make_article, clinic
 ):
-    data = article_form(publish_now=True, title="Sleep and pain, explained", body=CLAIM)
+    article = make_article("Sleep and pain", status=Article.Status.DRAFT)
+    press(
+        admin_client, article, "approve", title="Sleep and pain, explained", body=CLAIM
+    )
 
-    response = admin_client.post("/admin/pages/article/add/", data)
+    response = press(admin_client, article, "publish")
 
-    assert response.status_code == 200
-    assert not Article.objects.exists()
+    assert messages_of(response)[:2] == [
+        "This article cannot be published until these problems are fixed:",
+        "Says ketamine therapy cures: no treatment for these conditions is known "
+        "to cure them. Say what it may help with instead. (“Ketamine cures "
+        "fibromyalgia.”)",
+    ]
+    article.refresh_from_db()
+    assert article.status == Article.Status.DRAFT
     html = response.text
-    assert "This article cannot be published until the problems marked below" in html
-    assert "Says ketamine therapy cures" in html
-    assert "(“Ketamine cures fibromyalgia.”)" in html
     assert typed_value(html, "title") == "Sleep and pain, explained"
-    assert typed_value(html, "summary") == data["summary"]
-    assert typed_value(html, "reviewed_by") == "Dr. Jane Doe, MD"
     assert "Ketamine cures fibromyalgia." in typed_value(html, "body")
 
 
-def test_error_is_shown_at_the_field_it_is_about(admin_client, clinic):
-    overdue = (timezone.localdate() - timedelta(days=1)).isoformat()
-    data = article_form(publish_now=True, next_review_due=overdue)
-
-    form = (
-        admin_client.post("/admin/pages/article/add/", data).context["adminform"].form
-    )
-
-    assert form.errors["next_review_due"][0].startswith(
-        "The clinical review was due on"
-    )
-    assert form.has_error("next_review_due", code="review_overdue")
-    assert form.has_error("__all__", code="blocked")
-
-
-def test_saving_a_published_article_with_a_new_error_is_refused(
-    admin_client, client, clinic
+def test_a_published_article_keeps_its_public_text_when_its_changes_are_refused(
+    admin_client, client, make_article, clinic
 ):
-    admin_client.post("/admin/pages/article/add/", article_form(publish_now=True))
-    article = Article.objects.get()
+    article = make_article("Sleep and pain")
+    press(admin_client, article, "approve", body=CLAIM)
 
-    response = admin_client.post(
-        change_url(article), article_form(publish_now=True, body=CLAIM)
-    )
+    response = press(admin_client, article, "publish")
 
-    assert response.status_code == 200
+    assert "This article cannot be published" in messages_of(response)[0]
     article.refresh_from_db()
     assert "cures" not in article.body
+    assert "cures" in article.working_copy["body"]
     assert "cures" not in client.get(article.get_absolute_url()).text
+    assert "Ketamine cures fibromyalgia." in typed_value(response.text, "body")
 
 
 def test_an_article_with_errors_may_be_saved_as_a_draft(admin_client, clinic):
-    response = admin_client.post(
-        "/admin/pages/article/add/",
-        article_form(body=CLAIM, reviewed_by="", last_reviewed=""),
-    )
+    response = admin_client.post("/admin/pages/article/add/", article_form(body=CLAIM))
 
     assert response.status_code == 302
-    assert Article.objects.get().status == Article.Status.DRAFT
+    article = Article.objects.get()
+    assert article.status == Article.Status.DRAFT
+    assert "cures" in article.body
 
 
 def test_a_published_article_can_be_unpublished_despite_errors(
@@ -99,25 +105,22 @@ def test_a_published_article_can_be_unpublished_despite_errors(
 ):
     article = make_article("Old claims", body=CLAIM)
 
-    response = admin_client.post(
-        change_url(article),
-        article_form(title="Old claims", slug="old-claims", body=CLAIM),
-    )
+    response = press(admin_client, article, "unpublish")
 
-    assert response.status_code == 302
+    assert messages_of(response) == ["“Old claims”: unpublished: it is a draft again."]
     assert client.get(article.get_absolute_url()).status_code == 404
 
 
-def test_warnings_do_not_block_publishing(admin_client, client, clinic):
+def test_warnings_do_not_block_publishing(admin_client, client, make_article, clinic):
     long_paragraph = "<p>" + "We rest at home. " * 31 + "</p>"
-    data = article_form(publish_now=True, body=long_paragraph)  # no topic either
+    article = make_article("Resting", status=Article.Status.DRAFT)  # no topic either
+    press(admin_client, article, "approve", body=long_paragraph)
 
-    response = admin_client.post("/admin/pages/article/add/", data)
+    response = press(admin_client, article, "publish")
 
-    assert response.status_code == 302
-    article = Article.objects.get()
+    assert messages_of(response) == ["“Resting”: published."]
     assert client.get(article.get_absolute_url()).status_code == 200
-    panel = admin_client.get(change_url(article)).text
+    panel = response.text.split('id="publish-checks"')[1].split("</section>")[0]
     assert "3 pieces of advice (publishing is not blocked)" in panel
     assert "This paragraph has 124 words" in panel
     assert "The article has no topic" in panel
@@ -129,6 +132,7 @@ def test_panel_lists_what_the_checks_find_with_links_to_the_fields(
 ):
     article = make_article(
         "Deep headings",
+        status=Article.Status.DRAFT,
         body="<h2>Overview</h2><h4>Too deep</h4><p>Results vary.</p>",
         topics=[topic_with_article],
     )
@@ -136,17 +140,43 @@ def test_panel_lists_what_the_checks_find_with_links_to_the_fields(
     html = admin_client.get(change_url(article)).text
 
     assert "2 problems to fix before publishing" in html
-    assert "No clinical review is recorded" in html
-    assert '<a class="publish-check__goto" href="#id_reviewed_by"' in html
+    assert "A clinical reviewer must approve this text before it is published" in html
     assert '<q class="publish-check__quote">Too deep</q>' in html
     assert 'href="#id_body" data-field="body" data-quote="Too deep"' in html
     assert "advice" not in html.split('id="publish-checks"')[1].split("</section>")[0]
 
 
+def test_panel_of_a_published_article_checks_its_pending_changes(
+    admin_client, make_article, topic_with_article
+):
+    article = make_article(
+        "Sleep and pain",
+        body="<h2>What to expect</h2><p>Results vary from person to person.</p>",
+        topics=[topic_with_article],
+    )
+    article.mark_text_approved()
+    article.save()
+    admin_client.post(
+        change_url(article),
+        article_form(
+            title=article.title,
+            slug=article.slug,
+            summary=article.summary,
+            body=CLAIM,
+            topics=[topic_with_article.pk],
+        ),
+    )
+
+    panel = admin_client.get(change_url(article)).text.split('id="publish-checks"')[1]
+
+    assert "Ketamine cures fibromyalgia." in panel.split("</section>")[0]
+    assert "A clinical reviewer must approve this text" in panel.split("</section>")[0]
+
+
 def test_panel_shows_the_checks_of_what_was_typed(admin_client, clinic):
     response = admin_client.post(
         "/admin/pages/article/add/",
-        article_form(publish_now=True, summary="", body=CLAIM),
+        article_form(summary="", body=CLAIM),
     )
 
     panel = response.text.split('id="publish-checks"')[1].split("</section>")[0]
@@ -161,9 +191,10 @@ def test_panel_says_all_is_well_when_nothing_is_found(
         "All good",
         body="<h2>What to expect</h2><p>Results vary from person to person.</p>",
         topics=[topic_with_article],
-        reviewed_by="Dr. Jane Doe, MD",
-        last_reviewed=timezone.localdate(),
+        next_review_due=timezone.localdate() + timedelta(days=30),
     )
+    article.mark_text_approved()
+    article.save()
 
     html = admin_client.get(change_url(article)).text
 

@@ -13,6 +13,7 @@ from PIL import EpsImagePlugin, Image, ImageCms, PngImagePlugin
 
 from pages.models import Article
 from tests.conftest import image_bytes
+from tests.pages.conftest import approve_and_publish
 from tests.pages.test_admin import article_form
 
 GPS_IFD = 0x8825
@@ -31,12 +32,10 @@ def upload(staff_client, content, name="hero.png", content_type="image/png"):
     image = SimpleUploadedFile(name, content, content_type=content_type)
     response = staff_client.post(
         "/admin/pages/article/add/",
-        article_form(
-            hero_image=image, hero_image_alt="A calm infusion room", publish_now=True
-        ),
+        article_form(hero_image=image, hero_image_alt="A calm infusion room"),
     )
     assert response.status_code == 302
-    return Article.objects.get()
+    return approve_and_publish(Article.objects.get())
 
 
 def refused(staff_client, content, name):
@@ -44,7 +43,7 @@ def refused(staff_client, content, name):
     image = SimpleUploadedFile(name, content, content_type="image/jpeg")
     response = staff_client.post(
         "/admin/pages/article/add/",
-        article_form(hero_image=image, hero_image_alt="A picture", publish_now=True),
+        article_form(hero_image=image, hero_image_alt="A picture"),
     )
     assert response.status_code == 200
     assert not Article.objects.exists()

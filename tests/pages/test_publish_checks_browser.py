@@ -6,7 +6,6 @@ browser: the panel, counters, previews, the question before leaving, the gate.
 import re
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from pages.models import Article
@@ -117,9 +116,6 @@ def test_a_finding_link_selects_the_quoted_text_in_the_editor(
     assert page.evaluate("window.getSelection().toString()").strip() == "Too deep"
     expect(page.locator(".ProseMirror[contenteditable=true]")).to_be_focused()
 
-    page.locator('.publish-check__goto[href="#id_reviewed_by"]').click()
-    expect(page.get_by_label("Medically reviewed by:")).to_be_focused()
-
 
 def test_leaving_with_unsaved_edits_asks_first(
     live_server, staff_page, article_with_problems
@@ -149,6 +145,11 @@ def test_leaving_with_unsaved_edits_asks_first(
     )
 
 
+def take_step(page, button, done):
+    page.get_by_role("button", name=button, exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text(done)
+
+
 def test_publishing_with_problems_is_refused_and_keeps_the_edits(
     live_server, staff_page, make_topic
 ):
@@ -159,31 +160,33 @@ def test_publishing_with_problems_is_refused_and_keeps_the_edits(
     page.get_by_label("Summary:").fill("How sleep and pain feed each other.")
     page.locator(".ProseMirror[contenteditable=true]").click()
     page.keyboard.type("## What helps\nKetamine cures fibromyalgia. Results vary.")
-    page.get_by_label("Status:").select_option("Published")
-    page.get_by_label("Medically reviewed by:").fill("Dr. Jane Doe, MD")
-    page.get_by_label("Last reviewed:").fill(timezone.localdate().isoformat())
+    take_step(page, "Save and continue editing", "was added successfully")
+    take_step(page, "Approve", "approved")
 
-    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Publish", exact=True).click()
 
-    expect(page.locator(".errornote")).to_be_visible()
-    expect(page.locator(".errorlist.nonfield")).to_contain_text(
-        "This article cannot be published until the problems marked below are fixed."
+    messages = page.locator(".messagelist")
+    expect(messages).to_contain_text(
+        "This article cannot be published until these problems are fixed:"
     )
-    expect(page.locator(".field-body .errorlist")).to_contain_text(
-        "Says ketamine therapy cures"
+    expect(messages).to_contain_text(
+        "Says ketamine therapy cures: no treatment for these conditions is known "
+        "to cure them. Say what it may help with instead. (“Ketamine cures "
+        "fibromyalgia.”)"
     )
     expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text(
         "Ketamine cures fibromyalgia. Results vary."
     )
     expect(page.get_by_label("Title:")).to_have_value("Sleep and fibromyalgia")
-    assert not Article.objects.exists()
+    assert not Article.objects.get().is_public
 
     page.locator(".ProseMirror[contenteditable=true] p").click()
     page.keyboard.press("End")
     for _ in range(len("Ketamine cures fibromyalgia. Results vary.")):
         page.keyboard.press("Backspace")
     page.keyboard.type("Ketamine may ease the pain. Results vary.")
-    page.get_by_role("button", name="Save", exact=True).click()
-
-    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    # The changed text needs approving again: each step saves the edits first.
+    take_step(page, "Submit for review", "submitted for review")
+    take_step(page, "Approve", "approved")
+    take_step(page, "Publish", "published")
     assert Article.objects.get().is_public

@@ -102,3 +102,35 @@ def test_cached_page_costs_at_most_one_read_of_the_database_cache(
     with django_assert_num_queries(1) as captured:
         client.get("/articles/article-0/")
     assert "public_pages_cache" in captured.captured_queries[0]["sql"]
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_pending_changes_keep_public_pages_at_their_query_budget(
+    client,
+    in_memory_cache,
+    site_with_articles,
+    django_assert_max_num_queries,
+    django_assert_num_queries,
+    url,
+):
+    site_with_articles(200)
+    Article.objects.update(
+        working_copy={
+            "title": "Pending title",
+            "slug": "pending-slug",
+            "summary": "Pending summary.",
+            "body": "<p>Pending text.</p>",
+            "hero_image": "",
+            "hero_image_alt": "",
+            "topics": [],
+        }
+    )
+
+    with django_assert_max_num_queries(6):
+        first = client.get(url)
+    with django_assert_num_queries(0):
+        cached = client.get(url)
+
+    assert first.status_code == 200
+    assert cached.content == first.content
+    assert "Pending" not in first.text

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from pages.seo import DEFAULT_SHARE_IMAGE
+from tests.pages.conftest import approve_and_publish
 from tests.pages.test_admin import article_form
 from tests.pages.test_images import photo_with_metadata, stored_image
 
@@ -107,11 +108,15 @@ def test_shared_article_shows_title_summary_and_a_jpeg_copy_of_its_picture(
             summary=site.summary,
             hero_image=SimpleUploadedFile("photo.webp", photo, "image/webp"),
             hero_image_alt="A teal square",
-            publish_now=True,
         ),
     )
     assert response.status_code == 302
-    site.refresh_from_db()
+    # The picture waits in the working copy until it is approved and published.
+    assert (
+        'property="og:image" content="' + SITE + "/media/"
+        not in client.get("/articles/fibro-relief/").text
+    )
+    approve_and_publish(site)
 
     document = head(client, "/articles/fibro-relief/")
 

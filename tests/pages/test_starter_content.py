@@ -178,40 +178,35 @@ def test_loading_again_keeps_staff_edits_to_the_booking_setup(db):
     assert StaffCalendar.objects.count() == 1
 
 
-def test_starter_article_passes_every_check_that_blocks_publishing_but_review(
+def test_starter_article_is_approved_and_passes_every_check_that_blocks_publishing(
     starter_content,
 ):
     article = Article.objects.get(slug="ketamine-therapy-for-fibromyalgia")
 
-    # The clinic's copy names no reviewer: only a clinician's review, recorded
-    # by staff, can clear that check; nothing in the text blocks it.
-    assert [f.code for f in publish_checks.blocking_errors(article)] == ["not_approved"]
-
-    article.reviewed_by = "Dr. Jane Doe, MD"
-    article.last_reviewed = timezone.localdate()
+    assert article.is_public
+    assert article.is_approved
     assert publish_checks.blocking_errors(article) == []
 
 
-def test_starter_article_can_be_published_from_the_admin_once_reviewed(
-    starter_content, admin_client
+def test_a_change_to_the_starter_article_is_approved_and_published_from_the_admin(
+    starter_content, admin_client, client, django_capture_on_commit_callbacks
 ):
     article = Article.objects.get(slug="ketamine-therapy-for-fibromyalgia")
-    form = (
-        admin_client.get(f"/admin/pages/article/{article.pk}/change/")
-        .context["adminform"]
-        .form
-    )
+    change_url = f"/admin/pages/article/{article.pk}/change/"
+    form = admin_client.get(change_url).context["adminform"].form
     data = {name: form[name].value() for name in form.fields if form[name].value()}
     data |= {
         "topics": [topic.pk for topic in article.topics.all()],
-        "published_at_0": timezone.localtime(article.published_at).date(),
-        "published_at_1": timezone.localtime(article.published_at).time(),
-        "reviewed_by": "Dr. Jane Doe, MD",
-        "last_reviewed": timezone.localdate().isoformat(),
+        "summary": "What ketamine infusions may do for fibromyalgia, and what not.",
     }
 
-    response = admin_client.post(f"/admin/pages/article/{article.pk}/change/", data)
+    with django_capture_on_commit_callbacks(execute=True):
+        for step in ("approve", "publish"):
+            response = admin_client.post(change_url, data | {"_workflow": step})
+            assert response.status_code == 302
 
-    assert response.status_code == 302, response.context["adminform"].form.errors
     article.refresh_from_db()
-    assert article.reviewed_by == "Dr. Jane Doe, MD"
+    assert article.summary == data["summary"]
+    assert article.working_copy is None
+    assert article.reviewed_by == "admin"
+    assert data["summary"] in client.get(article.get_absolute_url()).text

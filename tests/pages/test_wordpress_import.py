@@ -7,9 +7,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from pages import publish_checks
 from pages.models import Article, Page, Redirect, Topic, WordPressItem
 from pages.wordpress import clean_content
 
@@ -229,6 +231,49 @@ def test_what_staff_edited_is_never_overwritten(export):
     draft = Article.objects.get(slug="preparing-for-your-first-infusion")
     assert "What to eat, what to wear" in draft.body
     assert "1 updated" in output
+
+
+def test_published_posts_are_public_but_not_clinically_approved(export, admin_user):
+    run_import(export, "--uploads", UPLOADS)
+    fibro = Article.objects.get(slug=FIBRO)
+
+    assert fibro.state == Article.State.PUBLISHED
+    assert not fibro.is_approved
+    assert "not_approved" in [f.code for f in publish_checks.blocking_errors(fibro)]
+
+    fibro.keep_working_copy(
+        fibro.live_text() | {"hero_image": fibro.hero_image, "summary": "Edited here."},
+        list(fibro.topics.values_list("pk", flat=True)),
+    )
+    with pytest.raises(ValidationError) as refusal:
+        fibro.publish(by=admin_user)
+    assert refusal.value.code == "not_approved"
+
+
+def test_edits_waiting_in_a_working_copy_are_never_overwritten(export):
+    run_import(export, "--uploads", UPLOADS)
+    fibro = Article.objects.get(slug=FIBRO)
+    imported_body = fibro.body
+    fibro.keep_working_copy(
+        fibro.live_text()
+        | {
+            "hero_image": fibro.hero_image,
+            "title": "Ketamine for fibromyalgia, our team's view",
+        },
+        list(fibro.topics.values_list("pk", flat=True)),
+    )
+    export.write_text(
+        export.read_text().replace(
+            "Fibromyalgia is a chronic pain condition", "Fibromyalgia is a"
+        )
+    )
+
+    output = run_import(export, "--uploads", UPLOADS)
+
+    fibro.refresh_from_db()
+    assert fibro.body == imported_body
+    assert fibro.working_copy["title"] == "Ketamine for fibromyalgia, our team's view"
+    assert "edited here since the import, left as it is" in output
 
 
 def test_article_deleted_by_staff_is_not_imported_again(export):

@@ -174,8 +174,12 @@ def test_history_pages_open_for_staff_who_may_view_the_model(client, model_name,
 def test_recover_pages_open_for_staff_who_may_add_and_change(client, model_name, view):
     model = MODELS[model_name]
     deleted = deleted_version(model_name)
+    # A deleted article comes back as it was, published or not: only
+    # publishers may recover one.
     client.force_login(
-        staff(*permissions_of(model).filter(codename__regex="^(add|change|view)_"))
+        staff(
+            *permissions_of(model).filter(codename__regex="^(add|change|view|publish)_")
+        )
     )
 
     response = get(client, model_name, view, None, None, deleted)
