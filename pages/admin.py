@@ -702,10 +702,9 @@ class StaffProfileAdmin(admin.ModelAdmin):
         return self.has_view_permission(request, obj)
 
     def has_add_permission(self, request):
-        if request.user.is_superuser:
-            return True
-        has_profile = StaffProfile.objects.filter(user=request.user).exists()
-        return self.is_staff(request) and not has_profile
+        # Asked by the menu of every admin page: whether this person already has
+        # a profile is left to the pages below, which send them to it.
+        return self.is_staff(request)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
@@ -734,6 +733,14 @@ class StaffProfileAdmin(admin.ModelAdmin):
         if profile:
             return redirect("admin:pages_staffprofile_change", profile.pk)
         return redirect("admin:pages_staffprofile_add")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Staff who have a profile already are sent to it: one each."""
+        if not request.user.is_superuser:
+            profile = StaffProfile.objects.filter(user=request.user).first()
+            if profile:
+                return redirect("admin:pages_staffprofile_change", profile.pk)
+        return super().add_view(request, form_url, extra_context)
 
 
 @admin.register(Redirect)

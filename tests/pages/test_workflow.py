@@ -569,3 +569,14 @@ def test_publisher_schedules_from_the_change_form_and_a_past_date_is_refused(
     assert approved_draft.state == Article.State.SCHEDULED
     assert timezone.localtime(approved_draft.published_at).date() == future.date()
     assert client.get(approved_draft.get_absolute_url()).status_code == 404
+
+
+def test_staff_with_a_profile_are_sent_to_it_instead_of_making_another(writer):
+    writer_client = logged_in(writer)
+
+    response = writer_client.get("/admin/pages/staffprofile/add/")
+
+    assert response.status_code == 302
+    assert response.url == (
+        f"/admin/pages/staffprofile/{writer.staff_profile.pk}/change/"
+    )
