@@ -1302,7 +1302,52 @@ class BookingMessageQuerySet(models.QuerySet):
         return self.up_to_date().filter(sent_at__isnull=True)
 
 
-class BookingMessage(models.Model):
+class ClaimedMessage:
+    """
+    A recorded e-mail that one task at a time may send: bookings' and the
+    review workflow's outbox rows (fields claimed_at, sent_at, attempts and
+    last_error).
+    """
+
+    def claim(self):
+        """
+        Take the right to send this message, for TASKS_RUNNING_TIMEOUT seconds:
+        False when it was sent, or while another task holds it. A claim left by
+        a worker that died expires. Reloads the message.
+        """
+        now = timezone.now()
+        expired = now - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
+        claimed = (
+            type(self)
+            .objects.filter(pk=self.pk, sent_at__isnull=True)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
+            .update(claimed_at=now)
+        )
+        self.refresh_from_db()
+        return bool(claimed)
+
+    def release(self):
+        """Give up this task's claim, unless it expired and another task took it."""
+        type(self).objects.filter(pk=self.pk, claimed_at=self.claimed_at).update(
+            claimed_at=None
+        )
+        self.claimed_at = None
+
+    def claim_expires_at(self):
+        start = self.claimed_at or timezone.now()
+        return start + timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
+
+    def record_sent(self):
+        self.sent_at = timezone.now()
+        self.save(update_fields=["sent_at"])
+
+    def record_failure(self, error):
+        self.attempts += 1
+        self.last_error = f"{type(error).__name__}: {error}"[:500]
+        self.save(update_fields=["attempts", "last_error"])
+
+
+class BookingMessage(ClaimedMessage, models.Model):
     """An e-mail about a booking, recorded with the change it tells of."""
 
     class Kind(models.TextChoices):
@@ -1406,41 +1451,10 @@ class BookingMessage(models.Model):
         return self.kind == self.Kind.REMINDER and self.booking.starts_at <= now
 
     def claim(self):
-        """
-        Take the right to send this message, for TASKS_RUNNING_TIMEOUT seconds:
-        False when it was sent, or while another task holds it. A claim left by
-        a worker that died expires. Reloads the message and its booking.
-        """
-        now = timezone.now()
-        expired = now - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
-        claimed = (
-            BookingMessage.objects.filter(pk=self.pk, sent_at__isnull=True)
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
-            .update(claimed_at=now)
-        )
-        self.refresh_from_db()
+        """The message's claim (ClaimedMessage.claim), its booking reloaded too."""
+        claimed = super().claim()
         self.booking.refresh_from_db()
-        return bool(claimed)
-
-    def release(self):
-        """Give up this task's claim, unless it expired and another task took it."""
-        BookingMessage.objects.filter(pk=self.pk, claimed_at=self.claimed_at).update(
-            claimed_at=None
-        )
-        self.claimed_at = None
-
-    def claim_expires_at(self):
-        start = self.claimed_at or timezone.now()
-        return start + timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
-
-    def record_sent(self):
-        self.sent_at = timezone.now()
-        self.save(update_fields=["sent_at"])
-
-    def record_failure(self, error):
-        self.attempts += 1
-        self.last_error = f"{type(error).__name__}: {error}"[:500]
-        self.save(update_fields=["attempts", "last_error"])
+        return claimed
 
 
 # A salt, not a secret.

@@ -26,6 +26,8 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, slugify
 from django_prose_editor.fields import ProseEditorField, create_sanitizer
 
+from bookings.models import ClaimedMessage
+
 from .images import HeroImageField, preview_copy, webp_renditions, without_metadata
 
 # What the editor offers is also exactly what the server keeps: the allowlist
@@ -1075,7 +1077,7 @@ class ReviewMessageQuerySet(models.QuerySet):
         return message
 
 
-class ReviewMessage(models.Model):
+class ReviewMessage(ClaimedMessage, models.Model):
     """An e-mail of the review workflow, recorded when the step happens."""
 
     class Kind(models.TextChoices):
@@ -1126,42 +1128,6 @@ class ReviewMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d})"
-
-    def claim(self):
-        """
-        Take the right to send this message, for TASKS_RUNNING_TIMEOUT seconds:
-        False when it was sent, or while another task holds it. A claim left by
-        a worker that died expires. Reloads the message.
-        """
-        now = timezone.now()
-        expired = now - timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT)
-        claimed = (
-            ReviewMessage.objects.filter(pk=self.pk, sent_at__isnull=True)
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
-            .update(claimed_at=now)
-        )
-        self.refresh_from_db()
-        return bool(claimed)
-
-    def release(self):
-        """Give up this task's claim, unless it expired and another task took it."""
-        ReviewMessage.objects.filter(pk=self.pk, claimed_at=self.claimed_at).update(
-            claimed_at=None
-        )
-        self.claimed_at = None
-
-    def claim_expires_at(self):
-        start = self.claimed_at or timezone.now()
-        return start + timedelta(seconds=settings.TASKS_RUNNING_TIMEOUT + 1)
-
-    def record_sent(self):
-        self.sent_at = timezone.now()
-        self.save(update_fields=["sent_at"])
-
-    def record_failure(self, error):
-        self.attempts += 1
-        self.last_error = f"{type(error).__name__}: {error}"[:500]
-        self.save(update_fields=["attempts", "last_error"])
 
 
 # WordPress's addresses without "pretty" permalinks: /?p=ID for a post,
