@@ -44,7 +44,9 @@ def log_in_with_password(page, live_server):
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.get_by_label("Username").fill("receptionist")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    # Until the next page has loaded: reloading during the redirect fails.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def log_out(page):
