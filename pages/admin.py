@@ -22,11 +22,11 @@ from bookings.reports import Cell
 from roswell_site.admin import HistoryAdmin
 
 from . import publish_checks, seo
-from .dashboard import REVIEW_SOON_DAYS
 from .forms import DeletedArticleAddressForm
 from .models import (
     CONTENT_FIELDS,
     META_DESCRIPTION_LENGTH,
+    REVIEW_DUE_SOON_DAYS,
     Article,
     ClinicDetails,
     Page,
@@ -107,7 +107,7 @@ class ReviewDueFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return (
             ("overdue", "Review overdue"),
-            ("due", f"Due within {REVIEW_SOON_DAYS} days or overdue"),
+            ("due", f"Due within {REVIEW_DUE_SOON_DAYS} days or overdue"),
             ("never", "Never reviewed"),
         )
 
@@ -115,7 +115,7 @@ class ReviewDueFilter(admin.SimpleListFilter):
         if self.value() == "overdue":
             return queryset.review_overdue()
         if self.value() == "due":
-            return queryset.review_due_within(REVIEW_SOON_DAYS)
+            return queryset.review_due_within(REVIEW_DUE_SOON_DAYS)
         if self.value() == "never":
             return queryset.filter(last_reviewed__isnull=True)
         return queryset

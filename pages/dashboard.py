@@ -6,10 +6,7 @@ from django.utils.http import urlencode
 
 from bookings.dashboard import Item, Line, plural
 
-from .models import Article
-
-# Reviews due this soon are listed with the overdue ones.
-REVIEW_SOON_DAYS = 30
+from .models import REVIEW_DUE_SOON_DAYS, Article
 
 
 def may_see_articles(user):
@@ -18,7 +15,7 @@ def may_see_articles(user):
 
 def review_lines():
     due = list(
-        Article.objects.review_due_within(REVIEW_SOON_DAYS)
+        Article.objects.review_due_within(REVIEW_DUE_SOON_DAYS)
         .only("pk", "title", "next_review_due")
         .order_by("next_review_due", "title")
     )
@@ -26,7 +23,7 @@ def review_lines():
     return [
         Line(
             f"{plural(len(due), 'article')} due for clinical review within "
-            f"{REVIEW_SOON_DAYS} days or overdue",
+            f"{REVIEW_DUE_SOON_DAYS} days or overdue",
             f"{url}?{urlencode({'review': 'due'})}",
             [
                 Item(

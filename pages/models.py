@@ -66,7 +66,8 @@ APPROVED_FIELDS = ("title", "summary", "body", "hero_image", "hero_image_alt")
 
 REVIEW_STAMP_FIELDS = ("reviewed_by", "last_reviewed", "next_review_due")
 
-# How far ahead the digest of reviews due looks.
+# Reviews due this soon count with the overdue ones: in the reviewers' digest,
+# the admin's "Needs attention now" and its "review due" filter.
 REVIEW_DUE_SOON_DAYS = 30
 
 
