@@ -62,6 +62,7 @@ from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.middleware.csp import get_nonce
+from django.urls import Resolver404, resolve
 from django.utils.cache import (
     add_never_cache_headers,
     patch_cache_control,
@@ -319,6 +320,15 @@ class PageLookup:
             response[name] = value
 
 
+def serves_public_page(request):
+    """Whether the request's address is one of a view marked @public_page."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return getattr(match.func, "public_page", False)
+
+
 class PublicPageCacheMiddleware:
     """Serve public pages from the cache; see the module's docstring."""
 
@@ -326,17 +336,15 @@ class PublicPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # Other pages (the consultation form, the admin) cost no cache lookup.
+        if not serves_public_page(request):
+            return self.get_response(request)
         lookup = PageLookup.for_request(request)
         if lookup and (response := lookup.cached_response()):
             return response
         response = self.get_response(request)
-        if not getattr(request, "serves_public_page", False):
-            return response
         if lookup:
             lookup.keep(response)
         else:
             add_never_cache_headers(response)
         return response
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        request.serves_public_page = getattr(view_func, "public_page", False)
