@@ -108,9 +108,13 @@ def mark_required(fields):
 format_html_lazy = lazy(format_html, SafeString)
 
 
-def clinic_label(clinic, format_string, *args):
-    """format_html(format_string, the clinic's name, *args), made when shown."""
-    return lazy(lambda: format_html(format_string, clinic.name, *args), SafeString)()
+def format_clinic_html(clinic, format_string, *args):
+    """format_html(format_string, the clinic's name, *args)."""
+    return format_html(format_string, clinic.name, *args)
+
+
+# The same, made when shown. Built once here: lazy() makes a class at each call.
+clinic_label = lazy(format_clinic_html, SafeString)
 
 
 class PublicSubmissionForm(forms.Form):
@@ -300,6 +304,11 @@ class PatientDetailsForm(PublicSubmissionForm, forms.ModelForm):
         ]
         if chosen := next((each for each in treatments if each.of_article), None):
             self.initial["treatment"] = chosen
+
+    def _get_validation_exclusions(self):
+        # The treatment field has already found the choice among the active
+        # treatments: the model's check that it exists would query it again.
+        return super()._get_validation_exclusions() | {"treatment"}
 
     @property
     def message_suggests_risk(self):
