@@ -42,6 +42,7 @@ from .models import (
     StaffCalendar,
     SubmissionCount,
     WaitlistEntry,
+    can_be_booked_online,
     local_day,
 )
 
@@ -514,7 +515,7 @@ class BookingDetailsView(PatientFormMixin, FormView):
 
     @cached_property
     def nearest(self):
-        """The free times nearest the chosen one: the chosen one too, when free."""
+        """The free times nearest the chosen one, offered when it cannot be booked."""
         return nearest_free_slots(self.consultation_type, self.starts_at)
 
     def get_form_kwargs(self):
@@ -522,7 +523,9 @@ class BookingDetailsView(PatientFormMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        is_free = any(slot.starts_at == self.starts_at for slot in self.nearest)
+        # The chosen day's times only: all the coming days' are worked out for
+        # the nearest times, when this one cannot be booked.
+        is_free = can_be_booked_online(self.consultation_type, self.starts_at)
         problem = context.get("problem") or ("" if is_free else NOT_FREE)
         day = timezone.localdate(self.starts_at)
         return context | {
