@@ -45,6 +45,20 @@ def test_valid_request_is_stored_queued_and_thanked(client, form_data, mailoutbo
     assert consultation.staff_notified_at and consultation.patient_confirmed_at
 
 
+def test_a_request_is_stored_in_a_few_queries(
+    client, form_data, django_assert_max_num_queries
+):
+    client.post(URL, form_data(email="first@example.org"))
+
+    # The treatment, the hourly count and the sender check, then the request
+    # and its queued e-mail in one transaction.
+    with django_assert_max_num_queries(7):
+        response = client.post(URL, form_data())
+
+    assert response.status_code == 302
+    assert ConsultationRequest.objects.count() == 2
+
+
 def test_reference_is_random_and_never_the_database_id(client, form_data, settings):
     settings.BOOKINGS_RATE_LIMIT_PER_HOUR = 100
     for _ in range(30):
