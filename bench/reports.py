@@ -14,11 +14,11 @@ import io
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from database import ENCRYPTION_KEYS, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -37,28 +37,11 @@ PAGES = {
 }
 
 
-def ensure_database():
-    parts = urlsplit(DATABASE_URL)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("REPORTS_BENCH_DATABASE_URL must name a PostgreSQL database.")
-    found = subprocess.run(
-        ["psql", DATABASE_URL, "-c", "SELECT 1"], capture_output=True, check=False
-    )
-    if found.returncode != 0:
-        superuser = ["-h", parts.hostname, "-p", str(parts.port or 5432)]
-        subprocess.run(
-            ["createdb", *superuser, "-U", "postgres", "--owner", parts.username]
-            + [parts.path.lstrip("/")],
-            check=True,
-        )
-
-
 def set_up_django():
     os.environ |= {
         "DJANGO_SETTINGS_MODULE": "roswell_site.settings",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        # Fixed, unlike the secret key: the benchmark's database outlives a run.
-        "BOOKINGS_ENCRYPTION_KEYS": "YmVuY2htYXJrLWtleS1ub3QtYS1zZWNyZXQtLS0tLS0=",
+        "BOOKINGS_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
         "DJANGO_ALLOWED_HOSTS": "testserver",
         # The client logs in with force_login: what is timed is the page, not the login.
         "DJANGO_STAFF_MFA_REQUIRED": "0",
@@ -133,7 +116,7 @@ def time_page(client, path, query):
 
 
 def main():
-    ensure_database()
+    ensure_database(DATABASE_URL, "REPORTS_BENCH_DATABASE_URL")
     set_up_django()
     fill_database()
     client = staff_client()

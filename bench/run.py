@@ -41,6 +41,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import brotli
+from database import ENCRYPTION_KEYS, ensure_database
 from deployed import Nginx, ensure_nginx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,8 +130,7 @@ ENV = {
     if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "BOOKINGS_"))
 } | {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-    # Fixed, unlike the secret key: the benchmark's database outlives a run.
-    "BOOKINGS_ENCRYPTION_KEYS": "YmVuY2htYXJrLWtleS1ub3QtYS1zZWNyZXQtLS0tLS0=",
+    "BOOKINGS_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DJANGO_SITE_URL": ORIGIN,
     # Plain HTTP on loopback: no redirect to https.
@@ -171,31 +171,6 @@ def ensure_wrk():
     if not shutil.which("wrk"):
         say("Installing wrk (Debian package)")
         run("apt-get", "install", "-y", "-q", "wrk", stdout=subprocess.DEVNULL)
-
-
-def ensure_database():
-    """The benchmark's database, with its role, created on first use."""
-    parts = urlsplit(DATABASE_URL)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("BENCH_DATABASE_URL must name a PostgreSQL database.")
-    found = subprocess.run(
-        ["psql", DATABASE_URL, "-c", "SELECT 1"], capture_output=True, check=False
-    )
-    if found.returncode == 0:
-        return
-    name = parts.path.lstrip("/")
-    say("Creating database", name, "owned by", parts.username)
-    # On a fresh machine only the postgres superuser exists (trust on loopback).
-    superuser = ["-h", parts.hostname, "-p", str(parts.port or 5432), "-U", "postgres"]
-    role = subprocess.run(
-        ["createuser", *superuser, "--createdb", parts.username],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if role.returncode != 0 and "already exists" not in role.stderr:
-        sys.exit(role.stderr)
-    run("createdb", *superuser, "--owner", parts.username, name)
 
 
 def prepare_site():
@@ -662,7 +637,7 @@ def targets(results, weight, storm, deployed):
 def main():
     ensure_wrk()
     ensure_nginx()
-    ensure_database()
+    ensure_database(DATABASE_URL, "BENCH_DATABASE_URL")
     static_copies = prepare_site()
     load_before = os.getloadavg()[0]
     try:
